@@ -83,8 +83,8 @@ requirements:
 notes:
   - Set the connection once for every module of this collection with
     C(module_defaults) and the action group C(group/vectorops.milvus.milvus).
-  - The modules talk to Milvus over the network; run them with C(connection: local) or on any host
-    that reaches the Milvus proxy and the object storage.
+  - "The modules talk to Milvus over the network; run them with C(connection: local) or on any host
+    that reaches the Milvus proxy and the object storage."
 """
 
     # Where Milvus keeps its binlogs: vectorops.milvus.milvus.milvus_storage
@@ -182,7 +182,7 @@ options:
       - When O(backup_storage.type=s3) and no O(backup_storage.endpoint) is set, the endpoint, region
         and credentials of O(milvus_storage) are used, and the bucket defaults to Milvus's bucket.
         Same endpoint means server-side copies.
-      - Considered given when a bucket or a local path is set.
+      - Considered given when a bucket, a local path or O(backup_storage.type=local) is set.
     type: dict
     suboptions:
       type:

@@ -98,8 +98,8 @@ def normalize_config(params, role, default_root, allow_local):
 
 
 def is_configured(params):
-    """A storage dict counts as given when it names a bucket or a local path."""
-    return bool(params) and bool(params.get("bucket") or params.get("path"))
+    """A storage dict counts as given when it names a bucket, a local path, or type=local."""
+    return bool(params) and bool(params.get("bucket") or params.get("path") or params.get("type") == "local")
 
 
 def inherit_connection(backup_params, milvus_params):
@@ -293,7 +293,16 @@ class S3Store(ObjectStore):
 
     # -------------------------------------------------------------- primitives
     def check_bucket(self):
-        self._do("check bucket", None, self.client.head_bucket, Bucket=self.bucket)
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 403:
+                raise self.error(exc, "check bucket")
+            # A HEAD response has no body, so "wrong key" and "no permission" look the same;
+            # a one-key LIST says which (or succeeds when only HEAD is forbidden).
+            self._do("check bucket", None, self.client.list_objects_v2, Bucket=self.bucket, MaxKeys=1)
+        except BotoCoreError as exc:
+            raise self.error(exc, "check bucket")
 
     def list(self, prefix):
         """Every object under ``prefix`` (bucket-relative), sorted by key."""
@@ -434,7 +443,7 @@ class LocalStore(ObjectStore):
     def list(self, prefix):
         start = self._path(prefix.rsplit("/", 1)[0] if "/" in prefix else "")
         found = []
-        for dirpath, _dirs, files in os.walk(start):
+        for dirpath, _subdirs, files in os.walk(start):
             for name in files:
                 if name.startswith(".vectorops-tmp-"):
                     continue
@@ -448,7 +457,7 @@ class LocalStore(ObjectStore):
         return iter(sorted(found))
 
     def has_objects(self, prefix):
-        return any(True for _ in self.list(prefix))
+        return next(iter(self.list(prefix)), None) is not None
 
     def list_dirs(self, prefix):
         path = self._path(prefix)

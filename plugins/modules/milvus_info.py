@@ -64,7 +64,7 @@ seealso:
     description: Collection, schema and index concepts.
     link: https://milvus.io/docs/manage-collections.md
 author:
-  - vectorops.milvus maintainers
+  - vectorops.milvus maintainers (@vectorops)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Example data for the demo and the tests.
 
 ``quick_setup`` is seed 000's collection exactly (10 rows, dim 5, COSINE, VARCHAR ``color``,
@@ -78,7 +78,7 @@ def catalog_rows(count, dim=16, seed=7, start=0):
     rng = random.Random(seed)
     rows = []
     for i in range(start, start + count):
-        rows.append({"pk": i, "vec": [rng.uniform(-1, 1) for _ in range(dim)],
+        rows.append({"pk": i, "vec": [rng.uniform(-1, 1) for _dim in range(dim)],
                      "title": "item-%05d" % i, "attrs": {"n": i, "even": i % 2 == 0},
                      "tags": ["t%d" % (i % 5), "g%d" % (i % 3)], "price": round(rng.uniform(1, 500), 2)})
     return rows

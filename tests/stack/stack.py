@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Local test stack: SeaweedFS (S3), Milvus 2.3.5 standalone and Milvus Lite on loopback.
 
 Usage: stack.py up|down|status|env [--json] [--only COMPONENT ...]
@@ -36,7 +36,10 @@ LOOPBACK = "127.0.0.1"
 S3_ACCESS_KEY = "vectorops-admin"
 S3_SECRET_KEY = "vectorops-stack-secret"
 MILVUS_USER = "root"
-MILVUS_PASSWORD = "Milvus"  # Milvus's documented default root password
+MILVUS_DEFAULT_PASSWORD = "Milvus"  # Milvus's documented default root password
+# Our own root password: Ansible masks no_log values wherever they appear in output, and the
+# default ("Milvus") would turn every message that names the product into "********".
+MILVUS_PASSWORD = "vectorops-root-pw"
 MILVUS_BUCKET = "milvus-bucket"
 MILVUS_ROOT_PATH = "files"
 BACKUP_BUCKET = "milvus-backups"
@@ -110,7 +113,7 @@ class PortPicker:
         candidates = []
         if preferred:
             candidates.append(preferred)
-        for _ in range(self.high - self.low):
+        for _attempt in range(self.high - self.low):
             self.next = self.low + (self.next - self.low + 1) % (self.high - self.low)
             candidates.append(self.next)
         for port in candidates:
@@ -349,7 +352,7 @@ def start_milvus(state, picker):
             save_state(state)
         if not http_ok("http://%s:%d/healthz" % (LOOPBACK, comp["ports"]["management"]), "OK"):
             return False
-        return milvus_grpc_ready(comp["ports"]["proxy"], "%s:%s" % (MILVUS_USER, MILVUS_PASSWORD))
+        return milvus_set_root_password(comp["ports"]["proxy"])
 
     # The wrapper outlives a crashed `milvus run standalone` child: watch the child as well.
     wait_until("Milvus 2.3.5", ready, START_TIMEOUT, proc, milvus_log(data_dir), MILVUS_CHILD)
@@ -385,6 +388,21 @@ def milvus_grpc_ready(port, token):
         return True
     finally:
         client.close()
+
+
+def milvus_set_root_password(port):
+    """Ready when our root password works; switch it from the default on a fresh data dir."""
+    try:
+        return milvus_grpc_ready(port, "%s:%s" % (MILVUS_USER, MILVUS_PASSWORD))
+    except Exception:  # pylint: disable=broad-except
+        from pymilvus import MilvusClient  # pylint: disable=import-outside-toplevel
+        client = MilvusClient(uri="http://%s:%d" % (LOOPBACK, port), timeout=5,
+                              token="%s:%s" % (MILVUS_USER, MILVUS_DEFAULT_PASSWORD))
+        try:
+            client.update_password(MILVUS_USER, MILVUS_DEFAULT_PASSWORD, MILVUS_PASSWORD)
+        finally:
+            client.close()
+        return milvus_grpc_ready(port, "%s:%s" % (MILVUS_USER, MILVUS_PASSWORD))
 
 
 def start_milvus_lite(state, picker):

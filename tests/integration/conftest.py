@@ -1,0 +1,136 @@
+"""Integration tests: real Milvus 2.3.5 + SeaweedFS + Milvus Lite, driven through ansible-playbook.
+
+The stack is started on demand (``tests/stack/stack.py up`` is idempotent) and left running for
+the next session; ``tests/run`` stops it at the end.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+STACK = [sys.executable, os.path.join(REPO_ROOT, "tests", "stack", "stack.py")]
+sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "stack"))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/tests/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.stack)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """Environment of the running stack (MILVUS_URI, MILVUS_STORAGE_*, BACKUP_STORAGE_*, ...)."""
+    subprocess.run(STACK + ["up"], check=True)
+    out = subprocess.run(STACK + ["env", "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+@pytest.fixture(scope="session")
+def milvus_env(stack):
+    """The process environment the modules see: the stack's variables and nothing inherited."""
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith(("MILVUS_", "BACKUP_STORAGE_", "K8S_AUTH_")))
+    env.update(stack)
+    return env
+
+
+class PlaybookRun:
+    def __init__(self, proc, output):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.output = output
+        self.tasks = {}
+        for play in output.get("plays", []):
+            for task in play.get("tasks", []):
+                result = task["hosts"].get("localhost", {})
+                self.tasks.setdefault(task["task"]["name"], []).append(result)
+
+    def result(self, name, index=-1):
+        """Result of the task named ``name`` (the last run of it by default)."""
+        if name not in self.tasks:
+            raise AssertionError("task %r did not run; ran: %s\n%s" % (name, list(self.tasks), self.stderr[-3000:]))
+        return self.tasks[name][index]
+
+    @property
+    def failed_tasks(self):
+        return dict((name, r) for name, runs in self.tasks.items() for r in runs if r.get("failed"))
+
+
+@pytest.fixture(scope="session")
+def playbook(milvus_env):
+    """Run a playbook (path under tests/integration/playbooks or absolute) and parse its JSON output."""
+    collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ["VECTOROPS_COLLECTIONS_DIR"]
+
+    def run(path, extra_vars=None, env=None, check=False, args=()):
+        full = path if os.path.isabs(path) else os.path.join(HERE, "playbooks", path)
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), full,
+               "-e", json.dumps(extra_vars or {})] + list(args)
+        if check:
+            cmd.append("--check")
+        run_env = dict(milvus_env, ANSIBLE_COLLECTIONS_PATH=collections,
+                       ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false",
+                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="false")
+        run_env.update(env or {})
+        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=1800, check=False)
+        try:
+            output = json.loads(proc.stdout[proc.stdout.index("{"):]) if "{" in proc.stdout else {}
+        except ValueError:
+            raise AssertionError("ansible-playbook printed no JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+        return PlaybookRun(proc, output)
+
+    return run
+
+
+@pytest.fixture
+def unique():
+    """A short unique suffix for names created by one test."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def milvus_client(stack):
+    from pymilvus import MilvusClient  # pylint: disable=import-outside-toplevel
+    client = MilvusClient(uri=stack["MILVUS_URI"], user=stack["MILVUS_USER"], password=stack["MILVUS_PASSWORD"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def lite_client(stack):
+    from pymilvus import MilvusClient  # pylint: disable=import-outside-toplevel
+    client = MilvusClient(uri=stack["MILVUS_LITE_URI"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def quick_setup(milvus_client):
+    """Seed 000's collection on Milvus 2.3.5 (created once, kept for other tests)."""
+    import example_data  # pylint: disable=import-outside-toplevel
+    return example_data.load_quick_setup(milvus_client)
+
+
+@pytest.fixture(scope="session")
+def s3(stack):
+    import boto3  # pylint: disable=import-outside-toplevel
+    from botocore.config import Config  # pylint: disable=import-outside-toplevel
+    return boto3.client("s3", endpoint_url=stack["MILVUS_STORAGE_ENDPOINT"], region_name="us-east-1",
+                        aws_access_key_id=stack["MILVUS_STORAGE_ACCESS_KEY"],
+                        aws_secret_access_key=stack["MILVUS_STORAGE_SECRET_KEY"],
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+def free_loopback_port():
+    import socket  # pylint: disable=import-outside-toplevel
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

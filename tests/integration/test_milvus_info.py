@@ -1,0 +1,119 @@
+"""milvus_info through ansible-playbook against Milvus 2.3.5 (+ SeaweedFS) and Milvus Lite."""
+
+import subprocess
+import sys
+import os
+
+from pymilvus import DataType, MilvusClient
+
+from conftest import free_loopback_port
+
+
+def test_quick_setup_info_with_preflight(playbook, quick_setup):
+    run = playbook("milvus_info.yml")
+    assert run.rc == 0, run.failed_tasks
+    coll = run.result("Describe quick_setup with the storage preflight")["collections"][0]
+    assert [f["name"] for f in coll["schema"]["fields"]] == ["id", "vector", "color"]
+    assert [f["data_type"] for f in coll["schema"]["fields"]] == ["Int64", "FloatVector", "VarChar"]
+    assert coll["schema"]["fields"][1]["params"] == {"dim": "5"}
+    assert coll["schema"]["fields"][0]["field_id"] == 100
+    assert coll["load_state"] == "Loaded" and coll["consistency_level"] == "Bounded"
+    assert coll["shards_num"] == 1 and coll["partitions"][0]["name"] == "_default"
+    assert {i["index_type"] for i in coll["indexes"]} == {"STL_SORT", "AUTOINDEX"}
+    assert coll["segments"] and all(s["state"] == "Flushed" for s in coll["segments"])
+    storage = run.result("Describe quick_setup with the storage preflight")["storage"]
+    assert storage["milvus_storage"]["collections"][0]["insert_log_found"] is True
+    assert storage["backup_storage"]["probe_key"].startswith("backup/.vectorops-probe-")
+
+
+def test_milvus_lite(playbook, lite_client, stack, unique):
+    name = "lite_%s" % unique
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=True)
+    schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=32)
+    schema.add_field("emb", DataType.FLOAT_VECTOR, dim=4)
+    index = lite_client.prepare_index_params()
+    index.add_index(field_name="emb", index_type="AUTOINDEX", metric_type="IP")
+    lite_client.create_collection(name, schema=schema, index_params=index)
+    lite_client.insert(name, [{"pk": "k%d" % i, "emb": [i, 1, 0, 0], "extra": i} for i in range(7)])
+    try:
+        run = playbook("milvus_info_task.yml", {"params": {"uri": stack["MILVUS_LITE_URI"], "user": "", "password": "",
+                                                           "collections": [name], "segments": True}})
+        assert run.rc == 0, run.failed_tasks
+        result = run.result("Run milvus_info")
+        assert result["server"]["flavor"] == "milvus-lite"
+        coll = result["collections"][0]
+        assert coll["row_count_exact"] == 7
+        assert coll["schema"]["primary_field"] == "pk" and coll["schema"]["fields"][0]["data_type"] == "VarChar"
+        assert coll["indexes"][0]["metric_type"] == "IP"
+        assert coll["segments"] is None and "segments" in coll["unavailable"]
+    finally:
+        lite_client.drop_collection(name)
+
+
+def failure(playbook, params):
+    run = playbook("milvus_info_task.yml", {"params": params})
+    assert run.rc != 0
+    result = run.result("Run milvus_info")
+    assert result["failed"]
+    assert "Traceback" not in result["msg"] and "\n" not in result["msg"]
+    return result
+
+
+def test_wrong_password_is_one_clear_message(playbook, quick_setup):
+    result = failure(playbook, {"password": "not-the-password"})
+    assert "rejected the credentials as user 'root'" in result["msg"]
+    assert result["error"] == {"type": "MilvusConnectionError", "reason": "authentication"}
+
+
+def test_unreachable_uri_is_one_clear_message(playbook):
+    port = free_loopback_port()
+    result = failure(playbook, {"uri": "http://127.0.0.1:%d" % port, "timeout": 3})
+    assert result["msg"].startswith("cannot reach Milvus at http://127.0.0.1:%d within 3s" % port)
+    assert result["error"]["reason"] == "unreachable"
+
+
+def test_missing_bucket_is_one_clear_message(playbook, quick_setup):
+    result = failure(playbook, {"collections": ["quick_setup"], "milvus_storage": {"bucket": "no-such-bucket"}})
+    assert "bucket 'no-such-bucket' does not exist at http://127.0.0.1:" in result["msg"]
+    assert result["error"] == {"type": "StorageError", "reason": "missing_bucket"}
+    result = failure(playbook, {"collections": ["quick_setup"], "backup_storage": {"bucket": "no-such-backups"}})
+    assert "bucket 'no-such-backups' does not exist" in result["msg"] and "(backup_storage.bucket)" in result["msg"]
+
+
+def test_wrong_storage_credentials(playbook, quick_setup):
+    result = failure(playbook, {"collections": ["quick_setup"], "milvus_storage": {"secret_key": "wrong"}})
+    assert "rejected the credentials" in result["msg"] and "milvus_storage.access_key/secret_key" in result["msg"]
+
+
+def test_unknown_collection(playbook):
+    result = failure(playbook, {"collections": ["no_such_collection"]})
+    assert result["msg"].startswith("collection 'no_such_collection' does not exist in database 'default'")
+
+
+def test_wrong_root_path_is_reported_as_a_problem(playbook, quick_setup):
+    run = playbook("milvus_info_task.yml", {"params": {"collections": ["quick_setup"],
+                                                       "milvus_storage": {"root_path": "wrong-root"}}})
+    assert run.rc == 0
+    check = run.result("Run milvus_info")["storage"]["milvus_storage"]
+    assert check["ok"] is False and check["insert_log_present"] is False
+    assert "quick_setup has 1 flushed segment(s)" in check["problems"][0]
+    assert "minio.bucketName and minio.rootPath" in check["problems"][0]
+    assert any("flushed segment" in w for w in run.result("Run milvus_info").get("warnings", []))
+
+
+def test_ansible_doc_renders_every_option_with_description_and_examples(milvus_env):
+    collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ["VECTOROPS_COLLECTIONS_DIR"]
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    env = dict(milvus_env, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR="1")
+    text = subprocess.run([ansible_doc, "vectorops.milvus.milvus_info"], env=env, capture_output=True, text=True,
+                          check=True).stdout
+    import json  # pylint: disable=import-outside-toplevel
+    doc = json.loads(subprocess.run([ansible_doc, "--json", "vectorops.milvus.milvus_info"], env=env,
+                                    capture_output=True, text=True, check=True).stdout)
+    options = doc["vectorops.milvus.milvus_info"]["doc"]["options"]
+    for name in ("uri", "token", "user", "password", "db_name", "ca_cert", "client_cert", "client_key",
+                 "server_name", "timeout", "milvus_storage", "backup_storage", "collections", "databases"):
+        assert name in options and options[name]["description"], name
+        assert name in text
+    assert set(options["backup_storage"]["suboptions"]) >= {"type", "path", "bucket", "endpoint", "secret_key"}
+    assert "EXAMPLES:" in text and "vectorops.milvus.milvus_info:" in text
