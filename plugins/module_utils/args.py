@@ -71,3 +71,12 @@ def milvus_storage_spec():
 def backup_storage_spec():
     return dict(backup_storage=dict(type="dict", apply_defaults=True,
                                     options=_storage_options("BACKUP_STORAGE", "backup", True)))
+
+
+def common_spec():
+    """Connection + both storage dicts: every module in the action group accepts all of them, so
+    ``module_defaults: group/vectorops.milvus.milvus`` can set them once for every module."""
+    spec = milvus_connection_spec()
+    spec.update(milvus_storage_spec())
+    spec.update(backup_storage_spec())
+    return spec

@@ -291,19 +291,13 @@ storage:
           type: bool
 """
 
-from ansible_collections.vectorops.milvus.plugins.module_utils.args import (
-    backup_storage_spec,
-    milvus_connection_spec,
-    milvus_storage_spec,
-)
+from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
 from ansible_collections.vectorops.milvus.plugins.module_utils.info import gather_info
 
 
 def main():
-    argument_spec = milvus_connection_spec()
-    argument_spec.update(milvus_storage_spec())
-    argument_spec.update(backup_storage_spec())
+    argument_spec = common_spec()
     argument_spec.update(
         databases=dict(type="list", elements="str", default=[]),
         collections=dict(type="list", elements="str", default=[]),

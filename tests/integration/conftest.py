@@ -134,3 +134,46 @@ def free_loopback_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def call(playbook):
+    """Call one module through ansible-playbook; returns (rc, task result)."""
+    def run(module, params, check=False, env=None):
+        result = playbook("call.yml", {"module": module, "params": params, "check": check}, env=env)
+        return result.rc, result.result("Run %s" % module)
+    return run
+
+
+@pytest.fixture(scope="session")
+def shapes(stack, milvus_client):
+    """Every collection shape of tests/integration/shapes.py, created fresh once per session."""
+    import shapes as shape_module  # pylint: disable=import-outside-toplevel
+    from pymilvus import MilvusClient  # pylint: disable=import-outside-toplevel
+    if shape_module.DB2 not in milvus_client.list_databases():
+        milvus_client.create_database(shape_module.DB2)
+    db2 = MilvusClient(uri=stack["MILVUS_URI"], user=stack["MILVUS_USER"], password=stack["MILVUS_PASSWORD"],
+                       db_name=shape_module.DB2)
+    shape_module.create_all(milvus_client, db2)
+    yield shape_module.expected()
+    db2.close()
+
+
+@pytest.fixture
+def backup_store(stack):
+    """The stack's backup store (engine object) for independent checks; deletes test backups afterwards."""
+    from ansible_collections.vectorops.milvus.plugins.module_utils import catalog  # pylint: disable=import-outside-toplevel
+    store = store_for(stack, "BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], "backup")
+    created = []
+    store.cleanup = created.append
+    yield store
+    for name in created:
+        catalog.delete_backup(store, name)
+
+
+def store_for(stack, prefix, bucket, root):
+    from ansible_collections.vectorops.milvus.plugins.module_utils import storage  # pylint: disable=import-outside-toplevel
+    cfg = storage.normalize_config(dict(endpoint=stack[prefix + "_ENDPOINT"], bucket=bucket, root_path=root,
+                                        access_key=stack[prefix + "_ACCESS_KEY"],
+                                        secret_key=stack[prefix + "_SECRET_KEY"]), "test", root, True)
+    return storage.open_store(cfg)

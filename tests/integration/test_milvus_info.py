@@ -26,7 +26,7 @@ def test_quick_setup_info_with_preflight(playbook, quick_setup):
     assert storage["backup_storage"]["probe_key"].startswith("backup/.vectorops-probe-")
 
 
-def test_milvus_lite(playbook, lite_client, stack, unique):
+def test_milvus_lite(call, lite_client, stack, unique):
     name = "lite_%s" % unique
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=True)
     schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=32)
@@ -36,10 +36,9 @@ def test_milvus_lite(playbook, lite_client, stack, unique):
     lite_client.create_collection(name, schema=schema, index_params=index)
     lite_client.insert(name, [{"pk": "k%d" % i, "emb": [i, 1, 0, 0], "extra": i} for i in range(7)])
     try:
-        run = playbook("milvus_info_task.yml", {"params": {"uri": stack["MILVUS_LITE_URI"], "user": "", "password": "",
-                                                           "collections": [name], "segments": True}})
-        assert run.rc == 0, run.failed_tasks
-        result = run.result("Run milvus_info")
+        rc, result = call("milvus_info", {"uri": stack["MILVUS_LITE_URI"], "user": "", "password": "",
+                                          "collections": [name], "segments": True})
+        assert rc == 0, result
         assert result["server"]["flavor"] == "milvus-lite"
         coll = result["collections"][0]
         assert coll["row_count_exact"] == 7
@@ -50,55 +49,52 @@ def test_milvus_lite(playbook, lite_client, stack, unique):
         lite_client.drop_collection(name)
 
 
-def failure(playbook, params):
-    run = playbook("milvus_info_task.yml", {"params": params})
-    assert run.rc != 0
-    result = run.result("Run milvus_info")
-    assert result["failed"]
+def failure(call, params):
+    rc, result = call("milvus_info", params)
+    assert rc != 0 and result["failed"]
     assert "Traceback" not in result["msg"] and "\n" not in result["msg"]
     return result
 
 
-def test_wrong_password_is_one_clear_message(playbook, quick_setup):
-    result = failure(playbook, {"password": "not-the-password"})
+def test_wrong_password_is_one_clear_message(call, quick_setup):
+    result = failure(call, {"password": "not-the-password"})
     assert "rejected the credentials as user 'root'" in result["msg"]
     assert result["error"] == {"type": "MilvusConnectionError", "reason": "authentication"}
 
 
-def test_unreachable_uri_is_one_clear_message(playbook):
+def test_unreachable_uri_is_one_clear_message(call):
     port = free_loopback_port()
-    result = failure(playbook, {"uri": "http://127.0.0.1:%d" % port, "timeout": 3})
+    result = failure(call, {"uri": "http://127.0.0.1:%d" % port, "timeout": 3})
     assert result["msg"].startswith("cannot reach Milvus at http://127.0.0.1:%d within 3s" % port)
     assert result["error"]["reason"] == "unreachable"
 
 
-def test_missing_bucket_is_one_clear_message(playbook, quick_setup):
-    result = failure(playbook, {"collections": ["quick_setup"], "milvus_storage": {"bucket": "no-such-bucket"}})
+def test_missing_bucket_is_one_clear_message(call, quick_setup):
+    result = failure(call, {"collections": ["quick_setup"], "milvus_storage": {"bucket": "no-such-bucket"}})
     assert "bucket 'no-such-bucket' does not exist at http://127.0.0.1:" in result["msg"]
     assert result["error"] == {"type": "StorageError", "reason": "missing_bucket"}
-    result = failure(playbook, {"collections": ["quick_setup"], "backup_storage": {"bucket": "no-such-backups"}})
+    result = failure(call, {"collections": ["quick_setup"], "backup_storage": {"bucket": "no-such-backups"}})
     assert "bucket 'no-such-backups' does not exist" in result["msg"] and "(backup_storage.bucket)" in result["msg"]
 
 
-def test_wrong_storage_credentials(playbook, quick_setup):
-    result = failure(playbook, {"collections": ["quick_setup"], "milvus_storage": {"secret_key": "wrong"}})
+def test_wrong_storage_credentials(call, quick_setup):
+    result = failure(call, {"collections": ["quick_setup"], "milvus_storage": {"secret_key": "wrong"}})
     assert "rejected the credentials" in result["msg"] and "milvus_storage.access_key/secret_key" in result["msg"]
 
 
-def test_unknown_collection(playbook):
-    result = failure(playbook, {"collections": ["no_such_collection"]})
+def test_unknown_collection(call):
+    result = failure(call, {"collections": ["no_such_collection"]})
     assert result["msg"].startswith("collection 'no_such_collection' does not exist in database 'default'")
 
 
-def test_wrong_root_path_is_reported_as_a_problem(playbook, quick_setup):
-    run = playbook("milvus_info_task.yml", {"params": {"collections": ["quick_setup"],
-                                                       "milvus_storage": {"root_path": "wrong-root"}}})
-    assert run.rc == 0
-    check = run.result("Run milvus_info")["storage"]["milvus_storage"]
+def test_wrong_root_path_is_reported_as_a_problem(call, quick_setup):
+    rc, result = call("milvus_info", {"collections": ["quick_setup"], "milvus_storage": {"root_path": "wrong-root"}})
+    assert rc == 0
+    check = result["storage"]["milvus_storage"]
     assert check["ok"] is False and check["insert_log_present"] is False
     assert "quick_setup has 1 flushed segment(s)" in check["problems"][0]
     assert "minio.bucketName and minio.rootPath" in check["problems"][0]
-    assert any("flushed segment" in w for w in run.result("Run milvus_info").get("warnings", []))
+    assert any("flushed segment" in w for w in result.get("warnings", []))
 
 
 def test_ansible_doc_renders_every_option_with_description_and_examples(milvus_env):

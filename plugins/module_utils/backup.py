@@ -1,0 +1,681 @@
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Hot binlog backups (engine side): milvus_backup's logic.
+
+Order of work, and why:
+
+1. preflight: Milvus's bucket holds the binlogs, the backup location accepts writes;
+2. ``.vectorops/IN_PROGRESS`` names this run (host, pid, heartbeat), so a second writer stops and a
+   crashed run can be resumed;
+3. GC pause (advisory; the result says whether it held), flush each collection and record its flush
+   timestamp: the backup holds at least everything written before it;
+4. plan: persistent segments and their insert/delta logs, listed from Milvus's bucket;
+5. copy every object (server-side when possible, streaming otherwise), each with its SHA-256;
+   objects that a previous interrupted run already copied are kept (and re-hashed);
+6. consistency: list the segments again. When compaction replaced a planned segment (or a source
+   object vanished mid-copy), plan again from the current segments and copy what is new, up to
+   ``consistency_attempts`` times; then fail rather than write a backup that lacks rows;
+7. sweep leftovers of earlier attempts, then write milvus-backup's meta files, ``manifest.json``,
+   ``meta/backup_meta.json`` and, last, ``COMPLETE``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import concurrent.futures
+import http.client
+import os
+import socket
+import threading
+import time
+import uuid
+
+from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout, manifest
+from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
+    ConsistencyError,
+    InputError,
+    MilvusOperationError,
+    NotFoundError,
+    VectoropsError,
+)
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection
+from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import (
+    backup_storage_preflight,
+    milvus_storage_preflight,
+)
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import select_collections
+from ansible_collections.vectorops.milvus.plugins.module_utils.storage import copy_object, stores_from_params
+
+try:
+    from pymilvus.grpc_gen import milvus_pb2
+except ImportError:  # pragma: no cover - MilvusConnection reports the missing library
+    milvus_pb2 = None
+
+STRATEGIES = ("flush", "skip_flush", "meta_only")
+HEARTBEAT_SECONDS = 30
+STALE_AFTER_SECONDS = 180
+
+
+# ------------------------------------------------------------------ helpers
+class Timer:
+    def __init__(self):
+        self.durations = {}
+        self._start = time.time()
+
+    def phase(self, name):
+        timer = self
+
+        class _Phase:
+            def __enter__(self):
+                self.start = time.time()
+
+            def __exit__(self, *exc):
+                timer.durations[name] = round(timer.durations.get(name, 0) + time.time() - self.start, 3)
+
+        return _Phase()
+
+    def total(self):
+        self.durations["total"] = round(time.time() - self._start, 3)
+        return self.durations
+
+
+class RateLimiter:
+    """Token bucket over bytes, shared by all copy threads; ``rate`` <= 0 means unlimited."""
+
+    def __init__(self, rate):
+        self.rate = float(rate or 0)
+        self.lock = threading.Lock()
+        self.allowance = self.rate
+        self.last = time.time()
+
+    def acquire(self, nbytes):
+        if self.rate <= 0:
+            return
+        while True:
+            with self.lock:
+                now = time.time()
+                self.allowance = min(self.rate, self.allowance + (now - self.last) * self.rate)
+                self.last = now
+                if self.allowance >= min(nbytes, self.rate):
+                    self.allowance -= nbytes
+                    return
+                wait = (min(nbytes, self.rate) - self.allowance) / self.rate
+            time.sleep(wait)
+
+
+class GcPause:
+    """Milvus's DataCoord GC pause (management HTTP port, default 9091); advisory by design.
+
+    Milvus < 2.6.8 pauses cluster-wide: ``GET /management/datacoord/garbage_collection/pause?pause_seconds=N``
+    and ``.../resume``. Older servers (2.3.x) answer 404; the result says so.
+    """
+
+    def __init__(self, management_uri, seconds, mode):
+        self.uri = management_uri
+        self.seconds = int(seconds)
+        self.mode = mode
+        self.held = False
+        self.reason = None
+
+    def _get(self, path):
+        scheme, _sep, rest = self.uri.partition("://")
+        host = rest.split("/", 1)[0]
+        conn_class = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        conn = conn_class(host, timeout=10)
+        try:
+            conn.request("GET", "/management/datacoord/garbage_collection/" + path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode("utf-8", "replace").strip()
+        finally:
+            conn.close()
+
+    def pause(self):
+        if self.mode == "skip":
+            self.reason = "skipped (gc_pause=skip)"
+            return self.report()
+        try:
+            status, body = self._get("pause?pause_seconds=%d" % self.seconds)
+        except (OSError, http.client.HTTPException) as exc:
+            status, body = None, str(exc)
+        if status == 200:
+            self.held = True
+            self.reason = "paused for up to %ds" % self.seconds
+        elif status == 404:
+            self.reason = ("%s answered 404: this Milvus version has no GC pause API; segments compacted during "
+                           "the copy are detected and re-planned instead" % self.uri)
+        else:
+            self.reason = "GC pause via %s failed: %s %s" % (self.uri, status or "", body[:200])
+        if self.mode == "require" and not self.held:
+            raise ConsistencyError("gc_pause=require but Milvus's garbage collection could not be paused: %s"
+                                   % self.reason)
+        return self.report()
+
+    def renew(self):
+        if self.held:
+            try:
+                self._get("pause?pause_seconds=%d" % self.seconds)
+            except (OSError, http.client.HTTPException):
+                pass
+
+    def resume(self):
+        if self.held:
+            try:
+                self._get("resume")
+            except (OSError, http.client.HTTPException):
+                pass  # the pause expires on its own after pause_seconds
+
+    def report(self):
+        return dict(mode=self.mode, held=self.held, reason=self.reason, management_uri=self.uri,
+                    pause_seconds=self.seconds)
+
+
+class SegmentFiles:
+    """One persistent segment and its objects in Milvus's bucket."""
+
+    def __init__(self, info):
+        self.id = info["id"]
+        self.partition_id = info["partition_id"]
+        self.num_rows = info["num_rows"]
+        self.level = info["level"]
+        self.channel = info.get("channel", "")
+        self.storage_version = info.get("storage_version", 0)
+        self.insert = {}  # field id -> [ObjectInfo]
+        self.delta = []
+
+    @property
+    def size(self):
+        return sum(o.size for objs in self.insert.values() for o in objs) + sum(o.size for o in self.delta)
+
+    def tasks(self, paths, collection_id):
+        """(source key, backup-relative key, size) of every object of the segment."""
+        result = []
+        for field_id, objs in sorted(self.insert.items()):
+            for obj in objs:
+                rel = paths.insert_log(collection_id, self.partition_id, self.id, field_id, obj.key.rsplit("/", 1)[1])
+                result.append((obj.key, rel, obj.size))
+        for obj in self.delta:
+            rel = paths.delta_log(collection_id, self.partition_id, self.id, obj.key.rsplit("/", 1)[1])
+            result.append((obj.key, rel, obj.size))
+        return result
+
+
+class CollectionPlan:
+    def __init__(self, desc, task_id):
+        self.desc = desc
+        self.task_id = task_id
+        self.flush_ts = None
+        self.seal_time = None
+        self.live_rows = None
+        self.segments = {}  # id -> SegmentFiles
+        self.attempts = 0
+
+    @property
+    def label(self):
+        return "%s.%s" % (self.desc["db_name"], self.desc["name"])
+
+    def segments_of(self, partition_id):
+        return [s for _sid, s in sorted(self.segments.items()) if s.partition_id == partition_id]
+
+
+# ------------------------------------------------------------------ the job
+class BackupJob:
+    """One ``milvus_backup state=present`` run."""
+
+    def __init__(self, conn, milvus_store, backup_store, options, warn=None):
+        self.conn = conn
+        self.milvus_store = milvus_store
+        self.store = backup_store
+        self.opts = options
+        self.warn = warn or (lambda msg: None)
+        self.name = options["name"]
+        self.paths = layout.BackupPaths(backup_store, self.name)
+        self.timer = Timer()
+        self.backup_id = str(uuid.uuid4())
+        self.limiter = RateLimiter(options.get("max_bytes_per_second") or 0)
+        self.plans = []
+        self.copied = {}  # backup-relative key -> dict(size, sha256, sha256_source, method, source)
+        self.stats = dict(server_side=0, streaming=0, reused=0, segments_replanned=0)
+        self._stop = threading.Event()
+        self.gc = None
+        self.started_at = layout.iso(layout.utcnow())
+
+    # -------------------------------------------------------------- entry
+    def run(self):
+        existing = catalog.read_backup(self.store, self.name)
+        if existing.exists:
+            outcome = self._existing(existing)
+            if outcome is not None:
+                return outcome
+        with self.timer.phase("select"):
+            selected = select_collections(self.conn, self.opts.get("collections"), self.opts.get("databases"))
+        if not selected:
+            raise NotFoundError("no collections selected: the server has none matching collections=%s databases=%s"
+                                % (self.opts.get("collections") or [], self.opts.get("databases") or []))
+        if self.opts.get("check_mode"):
+            return self._predict(selected, existing)
+        return self._create(selected, resumed=existing.exists)
+
+    def _existing(self, existing):
+        if existing.status == catalog.STATUS_COMPLETE:
+            summary = existing.summary()
+            return dict(changed=False, name=self.name, status="complete", existing=True,
+                        backup_id=summary["backup_id"], format=existing.format, location=summary["location"],
+                        summary=summary, msg="backup %r already exists and is complete" % self.name)
+        if existing.status == catalog.STATUS_CORRUPT:
+            raise VectoropsError("backup %r exists but is corrupt (%s); delete it with state=absent or use another "
+                                 "name" % (self.name, "; ".join(existing.problems)))
+        if existing.format == catalog.MILVUS_BACKUP:
+            raise VectoropsError("backup %r exists, written by milvus-backup, and cannot be read completely (%s); "
+                                 "use another name" % (self.name, "; ".join(existing.problems)))
+        check_not_running(self.name, existing.in_progress)
+        if self.opts.get("on_incomplete", "resume") == "fail":
+            raise VectoropsError(
+                "backup %r exists but is incomplete (no COMPLETE marker; started %s). Run again with "
+                "on_incomplete=resume to finish it, or delete it with state=absent."
+                % (self.name, (existing.in_progress or {}).get("started_at", "at an unknown time")))
+        return None
+
+    # -------------------------------------------------------------- check mode
+    def _predict(self, selected, existing):
+        strategy = self.opts["strategy"]
+        collections = []
+        for db, name in selected:
+            desc = describe_collection(self.conn, db, name, exact_count=False, segments=True,
+                                       partition_details=False)
+            entry = dict(db_name=db, name=name, id=desc["id"], partitions=len(desc["partitions"]),
+                         segments=0, rows=0, objects=0, bytes=0)
+            if strategy != "meta_only":
+                plan = self._plan_segments(CollectionPlan(desc, ""))
+                entry.update(segments=len(plan.segments), rows=sum(s.num_rows for s in plan.segments.values()),
+                             objects=sum(len(s.tasks(self.paths, desc["id"])) for s in plan.segments.values()),
+                             bytes=sum(s.size for s in plan.segments.values()))
+            collections.append(entry)
+        return dict(changed=True, name=self.name, status="planned", would_resume=existing.exists,
+                    location=self.store.url(self.paths.prefix), strategy=strategy, collections=collections,
+                    totals=totals_of(collections),
+                    msg="check mode: would %s backup %r of %d collection(s)"
+                    % ("resume" if existing.exists else "create", self.name, len(collections)))
+
+    # -------------------------------------------------------------- create
+    def _create(self, selected, resumed):
+        strategy = self.opts["strategy"]
+        with self.timer.phase("preflight"):
+            backup_storage_preflight(self.store)
+        self._write_in_progress(selected)
+        heartbeat = threading.Thread(target=self._heartbeat, name="vectorops-heartbeat", daemon=True)
+        heartbeat.start()
+        try:
+            if strategy != "meta_only":
+                with self.timer.phase("gc_pause"):
+                    self.gc = GcPause(self.opts["management_uri"], self.opts.get("gc_pause_seconds", 3600),
+                                      self.opts.get("gc_pause", "try"))
+                    self.gc.pause()
+                    if not self.gc.held and self.gc.mode != "skip":
+                        self.warn("GC pause did not hold: %s" % self.gc.reason)
+            if strategy == "flush":
+                with self.timer.phase("flush"):
+                    flushed = dict(((db, name), self._flush(db, name)) for db, name in selected)
+            with self.timer.phase("describe"):
+                for db, name in selected:
+                    desc = describe_collection(self.conn, db, name, exact_count=True, segments=True)
+                    plan = CollectionPlan(desc, str(uuid.uuid4()))
+                    if strategy == "flush":
+                        plan.flush_ts, plan.seal_time = flushed[(db, name)]
+                    plan.live_rows = desc["row_count_exact"]
+                    self.plans.append(plan)
+            if strategy != "meta_only":
+                with self.timer.phase("preflight"):
+                    check = milvus_storage_preflight(self.milvus_store, [p.desc for p in self.plans])
+                    if not check["ok"]:
+                        raise VectoropsError("; ".join(check["problems"]))
+                self._copy_consistently()
+                with self.timer.phase("sweep"):
+                    self._sweep()
+            with self.timer.phase("meta"):
+                result = self._write_meta(resumed)
+        finally:
+            self._stop.set()
+            if self.gc is not None:
+                self.gc.resume()
+        return result
+
+    # -------------------------------------------------------------- flush
+    def _flush(self, db, name):
+        """Flush one collection (raw RPC: pymilvus hides the flush timestamp); wait until persisted."""
+        label = "%s.%s" % (db, name)
+        request = milvus_pb2.FlushRequest(db_name=db, collection_names=[name])
+        delay = 1.0
+        for attempt in range(8):
+            try:
+                resp = self.conn.rpc("flush %s" % label, "Flush", request, db_name=db)
+                break
+            except MilvusOperationError as exc:
+                # Milvus rate-limits Flush per collection; back off and retry.
+                if "rate limit" not in exc.message.lower() or attempt == 7:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 30)
+        segment_ids = list(resp.coll_segIDs[name].data) if name in resp.coll_segIDs else []
+        flush_ts = resp.coll_flush_ts[name] if name in resp.coll_flush_ts else 0
+        seal_time = resp.coll_seal_times[name] if name in resp.coll_seal_times else 0
+        deadline = time.time() + float(self.opts.get("flush_timeout", 600))
+        state = milvus_pb2.GetFlushStateRequest(segmentIDs=segment_ids, flush_ts=flush_ts, db_name=db,
+                                                collection_name=name)
+        while not self.conn.rpc("flush state of %s" % label, "GetFlushState", state, db_name=db).flushed:
+            if time.time() > deadline:
+                raise ConsistencyError("flush of %s did not finish within flush_timeout=%ss; nothing was marked "
+                                       "complete" % (label, self.opts.get("flush_timeout", 600)))
+            time.sleep(0.5)
+        return flush_ts, seal_time
+
+    # -------------------------------------------------------------- plan
+    def _list_segments(self, desc):
+        reader = CollectionReader(self.conn, desc["db_name"], desc["name"])
+        return dict((s["id"], s) for s in reader.segments() if s["state"] == "Flushed")
+
+    def _plan_segments(self, plan, segments=None):
+        """Fill ``plan.segments`` with the flushed segments and their binlog objects."""
+        desc = plan.desc
+        segments = segments if segments is not None else self._list_segments(desc)
+        cid = desc["id"]
+        files = dict((sid, SegmentFiles(info)) for sid, info in segments.items())
+        for obj in self.milvus_store.list(self.milvus_store.key("insert_log", cid) + "/"):
+            match = layout.INSERT_LOG_RE.match(obj.key)
+            if match and int(match.group(4)) in files:
+                files[int(match.group(4))].insert.setdefault(int(match.group(5)), []).append(obj)
+        for obj in self.milvus_store.list(self.milvus_store.key("delta_log", cid) + "/"):
+            match = layout.DELTA_LOG_RE.match(obj.key)
+            if match and int(match.group(4)) in files:
+                files[int(match.group(4))].delta.append(obj)
+        expected_fields = set([0, 1] + [f["field_id"] for f in desc["schema"]["fields"]])
+        for seg in files.values():
+            if seg.level == "L0":
+                continue
+            if seg.num_rows and not seg.insert:
+                raise ConsistencyError(
+                    "segment %d of %s has %d rows but no insert logs under %s: milvus_storage.bucket/root_path do "
+                    "not match Milvus's storage" % (seg.id, plan.label, seg.num_rows,
+                                                    self.milvus_store.url(self.milvus_store.key("insert_log", cid))))
+            missing = expected_fields - set(seg.insert)
+            counts = set(len(v) for v in seg.insert.values())
+            if seg.num_rows and (missing or len(counts) > 1):
+                raise ConsistencyError(
+                    "segment %d of %s has inconsistent binlogs (%s): orphan or missing log files in Milvus's bucket; "
+                    "nothing was marked complete" % (seg.id, plan.label, "missing fields %s" % sorted(missing)
+                                                     if missing else "fields have different file counts %s"
+                                                     % dict((k, len(v)) for k, v in sorted(seg.insert.items()))))
+        plan.segments = files
+        return plan
+
+    # -------------------------------------------------------------- copy
+    def _copy_consistently(self):
+        attempts = int(self.opts.get("consistency_attempts", 5))
+        with self.timer.phase("plan"):
+            for plan in self.plans:
+                self._plan_segments(plan)
+                plan.attempts = 1
+        reusable = self._reusable_objects()
+        pending = list(self.plans)
+        while pending:
+            with self.timer.phase("copy"):
+                vanished = self._copy_plans(pending, reusable)
+            with self.timer.phase("consistency"):
+                changed = []
+                for plan in pending:
+                    current = self._list_segments(plan.desc)
+                    lost = set(plan.segments) - set(current)
+                    if lost or plan.label in vanished:
+                        if plan.attempts >= attempts:
+                            raise ConsistencyError(
+                                "%s kept changing during the backup (segments %s compacted away) after %d attempts; "
+                                "nothing was marked complete. Run again, ideally with compaction paused."
+                                % (plan.label, sorted(lost) or "with vanished objects", plan.attempts))
+                        self.stats["segments_replanned"] += len(lost)
+                        plan.attempts += 1
+                        self._plan_segments(plan, current)
+                        changed.append(plan)
+                pending = changed
+
+    def _reusable_objects(self):
+        """Objects an interrupted earlier run already wrote (key -> size)."""
+        return dict((self.paths.relative(o.key), o.size)
+                    for o in self.store.list(self.paths.key(layout.BINLOGS) + "/"))
+
+    def _copy_plans(self, plans, reusable):
+        tasks = []
+        for plan in plans:
+            for seg in plan.segments.values():
+                for src, rel, size in seg.tasks(self.paths, plan.desc["id"]):
+                    if rel not in self.copied:
+                        tasks.append((plan.label, src, rel, size))
+        vanished = set()
+        errors = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 16))) as pool:
+            futures = dict((pool.submit(self._copy_one, src, rel, size, reusable), (label, src, rel))
+                           for label, src, rel, size in tasks)
+            for future in concurrent.futures.as_completed(futures):
+                label, src, rel = futures[future]
+                try:
+                    self.copied[rel] = future.result()
+                except NotFoundError:
+                    vanished.add(label)  # compacted away mid-copy: re-planned by the caller
+                except VectoropsError as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
+        return vanished
+
+    def _copy_one(self, src, rel, size, reusable):
+        dst = self.paths.key(rel)
+        if reusable.get(rel) == size:
+            self.stats["reused"] += 1
+            return dict(size=size, sha256=self.store.sha256(dst), sha256_source="read-back", method="reused",
+                        source=src)
+        self.limiter.acquire(size)
+        result = copy_object(self.milvus_store, src, self.store, dst, size,
+                             concurrency=max(1, int(self.opts.get("concurrency", 16)) // 4))
+        self.stats["server_side" if result.method.startswith("server-side") else "streaming"] += 1
+        return dict(size=result.size, sha256=result.sha256, sha256_source=result.sha256_source,
+                    method=result.method, source=src)
+
+    def _sweep(self):
+        """Remove objects from earlier attempts that the final plan does not contain."""
+        wanted = set()
+        for plan in self.plans:
+            for seg in plan.segments.values():
+                wanted.update(rel for _src, rel, _size in seg.tasks(self.paths, plan.desc["id"]))
+        for rel in list(self.copied):
+            if rel not in wanted:
+                del self.copied[rel]
+        extra = [o.key for o in self.store.list(self.paths.key(layout.BINLOGS) + "/")
+                 if self.paths.relative(o.key) not in wanted]
+        self.store.delete(extra)
+        missing = wanted - set(self.copied)
+        if missing:
+            raise ConsistencyError("%d planned object(s) were not copied, e.g. %s; nothing was marked complete"
+                                   % (len(missing), sorted(missing)[0]))
+
+    # -------------------------------------------------------------- metadata
+    def _write_meta(self, resumed):
+        version = self.conn.server_version()
+        databases = sorted(set(p.desc["db_name"] for p in self.plans))
+        full = manifest.backup_info(self.backup_id, self.name, version, self.plans, databases)
+        files = manifest.meta_files(full)
+        for rel in (layout.COLLECTION_META, layout.PARTITION_META, layout.SEGMENT_META, layout.FULL_META):
+            self.store.write(self.paths.key(rel), files[rel])
+        collections = [self._collection_entry(p) for p in self.plans]
+        totals = totals_of(collections)
+        backup_ts = full["backup_timestamp"]
+        backup_time = layout.iso(layout.hybrid_ts_to_datetime(backup_ts)) or self.started_at
+        sources = {}
+        for item in self.copied.values():
+            sources[item["sha256_source"]] = sources.get(item["sha256_source"], 0) + 1
+        consistency = dict(strategy=self.opts["strategy"], gc_pause=self.gc.report() if self.gc else None,
+                           backup_timestamp=backup_ts, backup_time=backup_time,
+                           attempts=dict((p.label, p.attempts) for p in self.plans),
+                           segments_replanned=self.stats["segments_replanned"], consistent=True,
+                           note=("every planned segment was still present after the copy"
+                                 if self.opts["strategy"] != "meta_only" else "metadata only, no data"))
+        if self.opts["strategy"] == "skip_flush":
+            consistency["note"] += "; skip_flush: rows not yet flushed when the backup started are NOT included"
+        body = dict(
+            format=layout.FORMAT, format_version=layout.FORMAT_VERSION,
+            tool=dict(name=layout.TOOL_NAME, version=layout.TOOL_VERSION),
+            backup=dict(name=self.name, id=self.backup_id, started_at=self.started_at,
+                        completed_at=layout.iso(layout.utcnow()), backup_timestamp=backup_ts,
+                        backup_time=backup_time, milvus_version=version, milvus_uri=self.conn.uri,
+                        source=self.milvus_store.describe() if self.milvus_store else None,
+                        resumed=resumed),
+            consistency=consistency,
+            checksums=dict(algorithm="sha256", sources=sources,
+                           note="streamed: hashed while copying; read-back: the stored copy was read and hashed; "
+                                "s3-checksum: computed by the storage service"),
+            databases=databases, collections=collections, totals=totals,
+            objects=[dict(key=rel, size=item["size"], sha256=item["sha256"], sha256_source=item["sha256_source"],
+                          source=item["source"]) for rel, item in sorted(self.copied.items())])
+        body_bytes = manifest.encode_pretty(body)
+        self.store.write(self.paths.key(layout.MANIFEST), body_bytes)
+        self.store.write(self.paths.key(layout.BACKUP_META), files[layout.BACKUP_META])
+        completed_at = body["backup"]["completed_at"]
+        self.store.write(self.paths.key(layout.COMPLETE),
+                         manifest.complete_marker(self.name, self.backup_id, body_bytes, totals, completed_at))
+        self._stop.set()
+        self.store.delete([self.paths.key(layout.IN_PROGRESS)])
+        durations = self.timer.total()
+        return dict(changed=True, name=self.name, backup_id=self.backup_id, status="complete", resumed=resumed,
+                    location=self.store.url(self.paths.prefix), milvus_version=version, collections=collections,
+                    totals=totals, consistency=consistency, checksums=body["checksums"],
+                    copy=dict(server_side=self.stats["server_side"], streaming=self.stats["streaming"],
+                              reused=self.stats["reused"], concurrency=int(self.opts.get("concurrency", 16))),
+                    durations=durations)
+
+    def _collection_entry(self, plan):
+        desc = plan.desc
+        segments = [dict(id=s.id, partition_id=s.partition_id, num_rows=s.num_rows, level=s.level,
+                         insert_logs=sum(len(v) for v in s.insert.values()), delta_logs=len(s.delta), size=s.size)
+                    for _sid, s in sorted(plan.segments.items())]
+        partitions = []
+        for part in desc["partitions"]:
+            segs = [s for s in segments if s["partition_id"] == part["id"]]
+            partitions.append(dict(name=part["name"], id=part["id"], load_state=part.get("load_state"),
+                                   segments=[s["id"] for s in segs], row_count=sum(s["num_rows"] for s in segs)))
+        objects = [rel for s in plan.segments.values() for _src, rel, _size in s.tasks(self.paths, desc["id"])]
+        return dict(
+            db_name=desc["db_name"], name=desc["name"], id=desc["id"], description=desc["description"],
+            schema=desc["schema_proto"], shards_num=desc["shards_num"], consistency_level=desc["consistency_level"],
+            properties=desc["properties"], indexes=desc["index_protos"], aliases=desc["aliases"],
+            load_state=desc["load_state"], partitions=partitions, segments=segments,
+            row_count=sum(s["num_rows"] for s in segments), live_row_count=plan.live_rows,
+            backup_timestamp=plan.flush_ts or 0,
+            backup_time=layout.iso(layout.hybrid_ts_to_datetime(plan.flush_ts)),
+            objects=len(objects), bytes=sum(s["size"] for s in segments))
+
+    # -------------------------------------------------------------- progress marker
+    def _in_progress_body(self, selected):
+        return manifest.encode_pretty(dict(
+            id=self.backup_id, name=self.name, host=socket.gethostname(), pid=os.getpid(),
+            started_at=self.started_at, heartbeat_at=layout.iso(layout.utcnow()), tool_version=layout.TOOL_VERSION,
+            collections=["%s.%s" % item for item in selected]))
+
+    def _write_in_progress(self, selected):
+        self._selected = selected
+        self.store.write(self.paths.key(layout.IN_PROGRESS), self._in_progress_body(selected))
+
+    def _heartbeat(self):
+        renew_every = max(60, (self.gc.seconds // 2) if self.gc else 600)
+        last_renew = time.time()
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.store.write(self.paths.key(layout.IN_PROGRESS), self._in_progress_body(self._selected))
+            except VectoropsError:
+                pass
+            if self.gc is not None and time.time() - last_renew > renew_every:
+                self.gc.renew()
+                last_renew = time.time()
+
+
+def totals_of(collections):
+    """Totals over collection entries (lists of partitions/segments, or their counts in check mode)."""
+    def count(value):
+        return len(value) if isinstance(value, list) else value
+
+    return dict(collections=len(collections),
+                partitions=sum(count(c["partitions"]) for c in collections),
+                segments=sum(count(c["segments"]) for c in collections),
+                rows=sum(c.get("row_count", c.get("rows", 0)) for c in collections),
+                objects=sum(c["objects"] for c in collections),
+                bytes=sum(c["bytes"] for c in collections))
+
+
+def check_not_running(name, in_progress):
+    """Refuse to touch a backup another live run is writing (its IN_PROGRESS heartbeat is fresh)."""
+    if not in_progress:
+        return
+    same_host = in_progress.get("host") == socket.gethostname()
+    if same_host and in_progress.get("pid") and not pid_running(in_progress["pid"]):
+        return  # that run died on this machine: resumable at once
+    beat = layout.parse_iso(in_progress.get("heartbeat_at"))
+    age = (layout.utcnow() - beat).total_seconds() if beat else None
+    if age is not None and age < STALE_AFTER_SECONDS:
+        raise VectoropsError(
+            "backup %r is being written by another run (host %s, pid %s, last heartbeat %ds ago); wait for it, "
+            "or, if that run died, retry after %ds"
+            % (name, in_progress.get("host"), in_progress.get("pid"), int(age), STALE_AFTER_SECONDS))
+
+
+def pid_running(pid):
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, TypeError):
+        return True
+    return True
+
+
+def default_management_uri(uri):
+    host = uri.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    return "http://%s:9091" % host
+
+
+def delete(params, check_mode):
+    """``state=absent``: remove a backup (complete, incomplete, or milvus-backup's)."""
+    _milvus_store, backup_store = stores_from_params(params, need_backup=True)
+    name = layout.validate_backup_name(params.get("name"))
+    existing = catalog.read_backup(backup_store, name)
+    if not existing.exists:
+        return dict(changed=False, name=name, status="absent", msg="backup %r does not exist" % name)
+    objects = list(backup_store.list(existing.paths.prefix))
+    planned = dict(objects=len(objects), bytes=sum(o.size for o in objects))
+    if check_mode:
+        return dict(changed=True, name=name, status="absent", deleted=planned, previous_status=existing.status,
+                    msg="check mode: would delete backup %r (%d objects)" % (name, planned["objects"]))
+    check_not_running(name, existing.in_progress)
+    deleted = catalog.delete_backup(backup_store, name)
+    return dict(changed=True, name=name, status="absent", deleted=deleted, previous_status=existing.status,
+                msg="deleted backup %r (%d objects)" % (name, deleted["objects"]))
+
+
+def create(params, check_mode, warn=None):
+    """``state=present``: create (or resume, or find) a backup."""
+    strategy = params.get("strategy") or "flush"
+    if strategy not in STRATEGIES:
+        raise InputError("strategy must be one of %s" % ", ".join(STRATEGIES))
+    name = layout.validate_backup_name(params.get("name") or layout.default_backup_name())
+    for option, minimum in (("concurrency", 1), ("consistency_attempts", 1), ("flush_timeout", 1),
+                            ("gc_pause_seconds", 1), ("max_bytes_per_second", 0)):
+        if params.get(option) is not None and params[option] < minimum:
+            raise InputError("%s must be at least %d, got %s" % (option, minimum, params[option]))
+    milvus_store, backup_store = stores_from_params(params, need_milvus=strategy != "meta_only", need_backup=True)
+    options = dict(params, name=name, strategy=strategy, check_mode=check_mode,
+                   management_uri=params.get("management_uri") or default_management_uri(params.get("uri") or ""))
+    with MilvusConnection(params) as conn:
+        conn.connect()
+        try:
+            return BackupJob(conn, milvus_store, backup_store, options, warn).run()
+        except VectoropsError as exc:
+            exc.details.setdefault("result", dict(name=name, status="incomplete" if not check_mode else "planned"))
+            raise

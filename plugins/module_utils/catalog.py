@@ -1,0 +1,311 @@
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Reading what is stored under a backup root (engine side).
+
+A backup is one folder under the root. It is:
+
+* ours and ``complete`` when ``COMPLETE`` exists and names the manifest's SHA-256;
+* ours and ``incomplete`` when data or meta exist without ``COMPLETE`` (a crash, a kill, or a run
+  still in progress: ``.vectorops/IN_PROGRESS`` says who is writing it);
+* ``corrupt`` when ``COMPLETE`` exists but the manifest is missing or does not match it;
+* written by milvus-backup when it has ``meta/backup_meta.json`` but no manifest; complete when
+  its meta can be read (``full_meta.json``, or the four level files).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+
+from ansible_collections.vectorops.milvus.plugins.module_utils import layout
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import NotFoundError, VectoropsError
+from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
+
+STATUS_COMPLETE = "complete"
+STATUS_INCOMPLETE = "incomplete"
+STATUS_CORRUPT = "corrupt"
+OURS = "vectorops"
+MILVUS_BACKUP = "milvus-backup"
+UNKNOWN = "unknown"
+
+
+def read_json(store, key):
+    """Parsed JSON object at ``key``, or None when it does not exist."""
+    try:
+        data = store.read(key)
+    except NotFoundError:
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise VectoropsError("%s is not valid JSON: %s" % (store.url(key), exc))
+
+
+class StoredBackup:
+    """One backup folder and what its marker files say."""
+
+    def __init__(self, store, name):
+        self.store = store
+        self.name = name
+        self.paths = layout.BackupPaths(store, name)
+        self.complete_marker = None
+        self.manifest = None
+        self.full_meta = None
+        self.in_progress = None
+        self.verified = None
+        self.problems = []
+        self.format = UNKNOWN
+        self.status = STATUS_INCOMPLETE
+        self.exists = False
+
+    # -------------------------------------------------------------- loading
+    def load(self):
+        keys = set(o.key for o in self.store.list(self.paths.prefix))
+        self.exists = bool(keys)
+        if not keys:
+            return self
+
+        def has(rel):
+            return self.paths.key(rel) in keys
+
+        self.in_progress = read_json(self.store, self.paths.key(layout.IN_PROGRESS)) if has(layout.IN_PROGRESS) else None
+        if has(layout.COMPLETE) or has(layout.MANIFEST) or self.in_progress is not None:
+            self.format = OURS
+            self._load_ours(has)
+        elif has(layout.BACKUP_META):
+            self.format = MILVUS_BACKUP
+            self._load_milvus_backup(has)
+        if has(layout.VERIFIED):
+            self.verified = read_json(self.store, self.paths.key(layout.VERIFIED))
+        return self
+
+    def _load_ours(self, has):
+        if not has(layout.COMPLETE):
+            self.status = STATUS_INCOMPLETE
+            if has(layout.MANIFEST):
+                self.manifest = read_json(self.store, self.paths.key(layout.MANIFEST))
+            return
+        self.complete_marker = read_json(self.store, self.paths.key(layout.COMPLETE))
+        if not has(layout.MANIFEST):
+            self.status = STATUS_CORRUPT
+            self.problems.append("COMPLETE exists but manifest.json is missing")
+            return
+        raw = self.store.read(self.paths.key(layout.MANIFEST))
+        digest = hashlib.sha256(raw).hexdigest()
+        expected = (self.complete_marker or {}).get("manifest_sha256")
+        try:
+            self.manifest = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:
+            self.status = STATUS_CORRUPT
+            self.problems.append("manifest.json is not valid JSON: %s" % exc)
+            return
+        if expected != digest:
+            self.status = STATUS_CORRUPT
+            self.problems.append("manifest.json SHA-256 %s does not match the %s recorded in COMPLETE"
+                                 % (digest, expected))
+            return
+        self.status = STATUS_COMPLETE
+
+    def _load_milvus_backup(self, has):
+        if has(layout.FULL_META):
+            self.full_meta = read_json(self.store, self.paths.key(layout.FULL_META))
+            self.status = STATUS_COMPLETE
+            return
+        levels = (layout.COLLECTION_META, layout.PARTITION_META, layout.SEGMENT_META)
+        if not all(has(rel) for rel in levels):
+            self.status = STATUS_INCOMPLETE
+            self.problems.append("milvus-backup meta has neither full_meta.json nor all level files")
+            return
+        self.full_meta = level_files_to_tree(read_json(self.store, self.paths.key(layout.BACKUP_META)),
+                                             *[read_json(self.store, self.paths.key(rel)) for rel in levels])
+        self.status = STATUS_COMPLETE
+
+    # -------------------------------------------------------------- views
+    @property
+    def complete(self):
+        return self.status == STATUS_COMPLETE
+
+    def meta(self):
+        """milvus-backup's BackupInfo tree (ours carry one in meta/full_meta.json too)."""
+        if self.full_meta is None and self.format == OURS and self.complete:
+            self.full_meta = read_json(self.store, self.paths.key(layout.FULL_META))
+        return self.full_meta
+
+    def summary(self):
+        result = dict(name=self.name, format=self.format, status=self.status, complete=self.complete,
+                      location=self.store.url(self.paths.prefix), problems=list(self.problems),
+                      backup_id=None, created_at=None, backup_time=None, size=None, objects=None,
+                      collections=[], rows=None, milvus_version=None, tool_version=None,
+                      verified_at=None, verified_level=None, in_progress=self.in_progress)
+        if self.manifest:
+            m = self.manifest
+            backup = m.get("backup", {})
+            totals = m.get("totals", {})
+            result.update(backup_id=backup.get("id"), created_at=backup.get("started_at"),
+                          backup_time=backup.get("backup_time"), size=totals.get("bytes"),
+                          objects=totals.get("objects"), rows=totals.get("rows"),
+                          milvus_version=backup.get("milvus_version"),
+                          tool_version=m.get("tool", {}).get("version"),
+                          collections=["%s.%s" % (c["db_name"], c["name"]) for c in m.get("collections", [])])
+        elif self.full_meta:
+            meta = self.full_meta
+            colls = meta.get("collection_backups", [])
+            times = [c.get("backup_timestamp") for c in colls if c.get("backup_timestamp")]
+            ts = meta.get("backup_timestamp") or (max(times) if times else None)
+            result.update(backup_id=meta.get("id"), size=meta.get("size"), milvus_version=meta.get("milvus_version"),
+                          backup_time=layout.iso(layout.hybrid_ts_to_datetime(ts)),
+                          collections=["%s.%s" % (c.get("db_name") or "default", c.get("collection_name"))
+                                       for c in colls],
+                          rows=sum(s.get("num_of_rows", 0) for c in colls for s in meta_segments(c)))
+        elif self.in_progress:
+            result.update(backup_id=self.in_progress.get("id"), created_at=self.in_progress.get("started_at"),
+                          tool_version=self.in_progress.get("tool_version"))
+        if self.verified:
+            result.update(verified_at=self.verified.get("verified_at"), verified_level=self.verified.get("level"))
+        return result
+
+
+def meta_segments(collection_backup):
+    """All segments of one milvus-backup CollectionBackupInfo, partition and collection-level L0."""
+    segments = []
+    for part in collection_backup.get("partition_backups", []) or []:
+        segments.extend(part.get("segment_backups", []) or [])
+    segments.extend(collection_backup.get("l0_segments", []) or [])
+    return segments
+
+
+def level_files_to_tree(backup, collections, partitions, segments):
+    """milvus-backup's levelToTree: reassemble a BackupInfo from the four level files."""
+    backup = dict(backup or {})
+    by_part = {}
+    for seg in (segments or {}).get("infos", []) or []:
+        by_part.setdefault((seg.get("collection_id"), seg.get("partition_id")), []).append(seg)
+    by_coll = {}
+    for part in (partitions or {}).get("infos", []) or []:
+        part = dict(part)
+        segs = by_part.get((part.get("collection_id"), part.get("partition_id")), [])
+        part["segment_backups"] = segs
+        part["size"] = sum(s.get("size", 0) for s in segs)
+        by_coll.setdefault(part.get("collection_id"), []).append(part)
+    colls = []
+    for coll in (collections or {}).get("infos", []) or []:
+        coll = dict(coll)
+        parts = by_coll.get(coll.get("collection_id"), [])
+        coll["partition_backups"] = parts
+        coll["size"] = sum(p.get("size", 0) for p in parts)
+        colls.append(coll)
+    backup["collection_backups"] = colls
+    backup["size"] = sum(c.get("size", 0) for c in colls)
+    return backup
+
+
+def read_backup(store, name):
+    """The backup ``name`` (its folder may not exist: check ``.exists``)."""
+    return StoredBackup(store, layout.validate_backup_name(name)).load()
+
+
+def list_backups(store):
+    """Every folder under the backup root, newest first (by backup time, then name)."""
+    summaries = []
+    for name in store.list_dirs(store.key() + "/"):
+        if not layout.BACKUP_NAME_RE.match(name):
+            continue  # not a backup (e.g. a probe or a foreign folder)
+        backup = StoredBackup(store, name).load()
+        if backup.exists:
+            summaries.append(backup.summary())
+    summaries.sort(key=lambda s: (s["backup_time"] or s["created_at"] or "", s["name"]), reverse=True)
+    return summaries
+
+
+def require_complete(store, name):
+    """The complete backup ``name``, or a NotFoundError/VectoropsError that says what is wrong."""
+    backup = read_backup(store, name)
+    if not backup.exists:
+        raise NotFoundError("backup %r does not exist under %s" % (name, store.url(store.key() + "/")))
+    if backup.status == STATUS_CORRUPT:
+        raise VectoropsError("backup %r is corrupt: %s" % (name, "; ".join(backup.problems)))
+    if not backup.complete:
+        raise VectoropsError("backup %r is incomplete (no COMPLETE marker: interrupted or still running); "
+                             "run milvus_backup again with the same name to finish it, or delete it with "
+                             "state=absent" % name)
+    return backup
+
+
+def delete_backup(store, name):
+    """Delete a backup folder: completion markers first, so a half-deleted backup is never 'complete'."""
+    paths = layout.BackupPaths(store, name)
+    objects = list(store.list(paths.prefix))
+    markers = [paths.key(rel) for rel in (layout.COMPLETE, layout.BACKUP_META)]
+    present = set(o.key for o in objects)
+    store.delete([k for k in markers if k in present])
+    store.delete(sorted(o.key for o in objects if o.key not in markers))
+    left = list(store.list(paths.prefix))
+    if left:
+        raise VectoropsError("deleting backup %r left %d object(s) behind, e.g. %s"
+                             % (name, len(left), store.url(left[0].key)))
+    return dict(objects=len(objects), bytes=sum(o.size for o in objects))
+
+
+def describe_backup(backup, include_objects=False):
+    """Summary plus per-collection details of one backup (ours or milvus-backup's)."""
+    result = backup.summary()
+    collections = []
+    if backup.manifest:
+        for coll in backup.manifest.get("collections", []):
+            collections.append(dict(
+                db_name=coll["db_name"], name=coll["name"], id=coll["id"], row_count=coll["row_count"],
+                live_row_count=coll.get("live_row_count"), load_state=coll.get("load_state"),
+                aliases=coll.get("aliases", []), objects=coll.get("objects"), bytes=coll.get("bytes"),
+                backup_time=coll.get("backup_time"), shards_num=coll.get("shards_num"),
+                consistency_level=coll.get("consistency_level"),
+                fields=[dict(name=f.get("name"), field_id=f.get("fieldID", 0), data_type=f.get("data_type"))
+                        for f in coll.get("schema", {}).get("fields", [])],
+                indexes=[dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
+                              params=dict((p["key"], p.get("value", "")) for p in i.get("params", [])))
+                         for i in coll.get("indexes", [])],
+                partitions=[dict(name=p["name"], id=p["id"], row_count=p["row_count"], segments=len(p["segments"]))
+                            for p in coll.get("partitions", [])]))
+        for key in ("consistency", "checksums", "totals"):
+            result[key] = backup.manifest.get(key)
+        if include_objects:
+            result["object_list"] = backup.manifest.get("objects", [])
+    elif backup.meta():
+        for coll in backup.meta().get("collection_backups", []):
+            segments = meta_segments(coll)
+            collections.append(dict(
+                db_name=coll.get("db_name") or "default", name=coll.get("collection_name"),
+                id=coll.get("collection_id"), row_count=sum(s.get("num_of_rows", 0) for s in segments),
+                live_row_count=None, load_state=coll.get("load_state"), aliases=coll.get("aliases", []),
+                objects=sum(len(b.get("binlogs", [])) for s in segments
+                            for b in (s.get("binlogs", []) or []) + (s.get("deltalogs", []) or [])),
+                bytes=coll.get("size"), shards_num=coll.get("shards_num"),
+                backup_time=layout.iso(layout.hybrid_ts_to_datetime(coll.get("backup_timestamp"))),
+                consistency_level=coll.get("consistency_level"),
+                fields=[dict(name=f.get("name"), field_id=f.get("fieldID", 0), data_type=f.get("data_type"))
+                        for f in (coll.get("schema") or {}).get("fields", [])],
+                indexes=[dict(field_name=i.get("field_name"), index_name=i.get("index_name"), params=i.get("params", {}))
+                         for i in coll.get("index_infos", []) or []],
+                partitions=[dict(name=p.get("partition_name"), id=p.get("partition_id"),
+                                 row_count=sum(s.get("num_of_rows", 0) for s in p.get("segment_backups", []) or []),
+                                 segments=len(p.get("segment_backups", []) or []))
+                            for p in coll.get("partition_backups", []) or []]))
+    result["collection_details"] = collections
+    return result
+
+
+def info(params):
+    """milvus_backup_info's engine."""
+    _milvus_store, store = stores_from_params(params, need_backup=True)
+    store.check_bucket()
+    result = dict(changed=False, location=store.url(store.key() + "/"))
+    if params.get("name"):
+        backup = read_backup(store, params["name"])
+        result["backup"] = describe_backup(backup, params.get("objects")) if backup.exists else None
+        result["backups"] = [backup.summary()] if backup.exists else []
+    else:
+        result["backups"] = list_backups(store)
+        result["backup"] = None
+    return result

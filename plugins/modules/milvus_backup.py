@@ -1,0 +1,298 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_backup
+short_description: Create or delete a hot binlog backup of Milvus collections
+version_added: 0.1.0
+description:
+  - Backs up Milvus collections while Milvus keeps serving. Flushes the selected collections, then copies
+    their persisted binlogs (insert and delta logs) from Milvus's bucket to the backup location,
+    server-side when both are on the same S3 endpoint, streaming otherwise.
+  - Writes milvus-backup's layout and metadata (C(meta/*.json), C(binlogs/insert_log/...)), so
+    milvus-backup can restore the backups too, plus a C(manifest.json) with every object's size and
+    SHA-256 and a C(COMPLETE) marker written last. A backup without C(COMPLETE) is incomplete;
+    M(vectorops.milvus.milvus_backup_info) lists it as such and running this module again with the same
+    O(name) finishes it.
+  - Idempotent by O(name). An existing complete backup is left alone (not changed, RV(existing=true)).
+  - If compaction replaces a segment during the copy, the collection is planned and copied again;
+    the module fails rather than mark a backup complete that lacks rows.
+options:
+  name:
+    description:
+      - Backup name, the folder under O(backup_storage.root_path). 1-128 letters, digits and underscores,
+        not starting with a digit (milvus-backup's rule).
+      - Required with O(state=absent). With O(state=present) and no name, a new name
+        C(backup_<UTC date and time>_<nanoseconds>) is generated, so every run creates a new backup.
+    type: str
+  state:
+    description:
+      - V(present) creates the backup, finishes an incomplete one, or leaves a complete one alone.
+      - V(absent) deletes the backup, complete or not (the C(COMPLETE) marker first).
+    type: str
+    choices: [present, absent]
+    default: present
+  collections:
+    description:
+      - Collections to back up as V(coll) (in O(db_name)), V(db.coll) or V(db.*); V(*) and V(?) are wildcards.
+      - A name without wildcards must exist.
+      - With neither O(collections) nor O(databases), every collection of every database.
+    type: list
+    elements: str
+    default: []
+  databases:
+    description:
+      - Back up every collection of these databases.
+    type: list
+    elements: str
+    default: []
+  strategy:
+    description:
+      - V(flush) flushes each collection first and records its flush timestamp; the backup holds every row
+        written before that point.
+      - V(skip_flush) copies only what Milvus has already persisted; recently inserted rows may be missing.
+      - V(meta_only) saves schemas, partitions, indexes and aliases without data.
+    type: str
+    choices: [flush, skip_flush, meta_only]
+    default: flush
+  concurrency:
+    description:
+      - Objects copied in parallel.
+    type: int
+    default: 16
+  max_bytes_per_second:
+    description:
+      - Limit the copy rate to protect a busy object store or network link. V(0) means no limit.
+    type: int
+    default: 0
+  gc_pause:
+    description:
+      - Pause Milvus's garbage collection during the copy through the management API
+        (O(management_uri)), so compacted-away binlogs stay readable.
+      - V(try) pauses when the server supports it and reports otherwise (Milvus 2.3 has no such API),
+        V(require) fails when the pause does not hold, V(skip) does not try.
+      - Either way, segments replaced by compaction during the copy are detected and copied again.
+    type: str
+    choices: [try, require, skip]
+    default: try
+  gc_pause_seconds:
+    description:
+      - Length of each GC pause; renewed while the backup runs.
+    type: int
+    default: 3600
+  flush_timeout:
+    description:
+      - Seconds to wait for each collection's flush to be persisted.
+    type: int
+    default: 600
+  consistency_attempts:
+    description:
+      - How often a collection is planned and copied again when compaction changes it during the copy.
+    type: int
+    default: 5
+  on_incomplete:
+    description:
+      - What to do when an incomplete backup with this O(name) exists (an interrupted run).
+      - V(resume) finishes it, reusing the objects already copied; V(fail) stops with instructions.
+      - A backup that another live run is writing is never touched.
+    type: str
+    choices: [resume, fail]
+    default: resume
+extends_documentation_fragment:
+  - vectorops.milvus.milvus
+  - vectorops.milvus.milvus.milvus_storage
+  - vectorops.milvus.milvus.backup_storage
+attributes:
+  check_mode:
+    support: full
+    description: Predicts the collections, segments, objects and bytes of the backup, and writes nothing.
+  diff_mode:
+    support: none
+    description: Backups are reported in the result instead.
+notes:
+  - O(milvus_storage) must name Milvus's own bucket and root path (C(minio.bucketName) and
+    C(minio.rootPath)); O(backup_storage) inherits its endpoint and credentials unless set.
+  - The backup timestamp is the flush timestamp. Rows inserted while the backup runs may or may not
+    be included; deletes issued during the copy may be included.
+seealso:
+  - module: vectorops.milvus.milvus_backup_info
+  - module: vectorops.milvus.milvus_info
+  - name: milvus-backup
+    description: The tool whose storage layout these backups share.
+    link: https://github.com/zilliztech/milvus-backup
+author:
+  - vectorops.milvus maintainers (@vectorops)
+"""
+
+EXAMPLES = r"""
+- name: Back up two collections to the backup bucket
+  vectorops.milvus.milvus_backup:
+    name: nightly_2026_11_21
+    collections: [quick_setup, "analytics.*"]
+    uri: http://milvus.milvus.svc:19530
+    user: root
+    password: "{{ vault_milvus_password }}"
+    milvus_storage:
+      endpoint: http://milvus-minio.milvus.svc:9000
+      bucket: milvus-bucket
+      root_path: file
+      access_key: "{{ vault_minio_access_key }}"
+      secret_key: "{{ vault_minio_secret_key }}"
+    backup_storage:
+      bucket: milvus-backups
+  register: backup
+
+- name: Show what was saved
+  ansible.builtin.debug:
+    msg: "{{ backup.totals.rows }} rows in {{ backup.totals.objects }} objects ({{ backup.totals.bytes }} bytes)"
+
+- name: Back up everything, connection from module_defaults, throttled to 50 MB/s
+  module_defaults:
+    group/vectorops.milvus.milvus:
+      uri: "{{ milvus_uri }}"
+      token: "{{ milvus_token }}"
+  vectorops.milvus.milvus_backup:
+    name: "full_{{ ansible_date_time.epoch }}"
+    max_bytes_per_second: 52428800
+    backup_storage:
+      endpoint: https://s3.eu-west-1.amazonaws.com
+      region: eu-west-1
+      bucket: company-milvus-backups
+      use_iam: true
+
+- name: Predict a backup without writing anything
+  vectorops.milvus.milvus_backup:
+    name: preview
+    databases: [analytics]
+  check_mode: true
+  register: plan
+
+- name: Back up to a local directory (laptops, tests)
+  vectorops.milvus.milvus_backup:
+    name: laptop_copy
+    collections: [quick_setup]
+    backup_storage:
+      type: local
+      path: /var/backups/milvus
+
+- name: Delete a backup
+  vectorops.milvus.milvus_backup:
+    name: nightly_2026_11_21
+    state: absent
+"""
+
+RETURN = r"""
+name:
+  description: Backup name.
+  returned: always
+  type: str
+  sample: nightly_2026_11_21
+status:
+  description: V(complete) after creating or finding a backup, V(planned) in check mode, V(absent) after deleting.
+  returned: always
+  type: str
+  sample: complete
+backup_id:
+  description: Unique id of the backup (also in C(manifest.json) and C(meta/backup_meta.json)).
+  returned: when a backup was created or found
+  type: str
+  sample: 0f0b8a1c-8f7d-4d8e-9a1e-6d9c1f1d7d3e
+location:
+  description: Where the backup is.
+  returned: when state=present
+  type: str
+  sample: s3://milvus-backups/backup/nightly_2026_11_21/ at http://minio:9000
+resumed:
+  description: An incomplete backup with this name was finished.
+  returned: when a backup was created
+  type: bool
+existing:
+  description: The backup already existed and was complete; nothing was done.
+  returned: when the backup existed
+  type: bool
+summary:
+  description: Summary of the existing backup (see M(vectorops.milvus.milvus_backup_info)).
+  returned: when the backup existed
+  type: dict
+milvus_version:
+  description: Version of the Milvus server that was backed up.
+  returned: when a backup was created
+  type: str
+  sample: v2.3.5
+collections:
+  description: Per collection C(db_name), C(name), C(id), C(partitions), C(segments), C(row_count) (rows in
+    the backed-up segments, deleted rows included until compaction), C(live_row_count) (C(count(*)) after the flush
+    when the collection was loaded), C(objects), C(bytes), C(backup_time). In check mode, counts per collection.
+  returned: when state=present
+  type: list
+  elements: dict
+totals:
+  description: C(collections), C(partitions), C(segments), C(rows), C(objects), C(bytes).
+  returned: when state=present and the backup was created or planned
+  type: dict
+  sample: {"collections": 2, "partitions": 5, "segments": 5, "rows": 2010, "objects": 41, "bytes": 256012}
+consistency:
+  description: How consistent the backup is. C(strategy); C(gc_pause) with C(held) and C(reason);
+    C(backup_timestamp) (Milvus hybrid timestamp) and C(backup_time); C(attempts) per collection;
+    C(segments_replanned); C(consistent) (every planned segment was still present after the copy).
+  returned: when a backup was created
+  type: dict
+checksums:
+  description: How the SHA-256 of the stored objects was obtained, with counts per method
+    (V(streamed), V(read-back), V(s3-checksum)).
+  returned: when a backup was created
+  type: dict
+copy:
+  description: Objects copied server-side, streamed, or reused from an interrupted run, and the concurrency.
+  returned: when a backup was created
+  type: dict
+durations:
+  description: Seconds per phase (C(preflight), C(gc_pause), C(flush), C(describe), C(plan), C(copy),
+    C(consistency), C(sweep), C(meta)) and C(total).
+  returned: when a backup was created
+  type: dict
+deleted:
+  description: Objects and bytes removed (or that would be removed in check mode).
+  returned: when state=absent and the backup existed
+  type: dict
+  sample: {"objects": 41, "bytes": 256012}
+"""
+
+from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
+from ansible_collections.vectorops.milvus.plugins.module_utils.backup import create, delete
+from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
+
+
+def run(module):
+    if module.params["state"] == "absent":
+        return delete(module.params, module.check_mode)
+    return create(module.params, module.check_mode, warn=module.warn)
+
+
+def main():
+    argument_spec = common_spec()
+    argument_spec.update(
+        name=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        collections=dict(type="list", elements="str", default=[]),
+        databases=dict(type="list", elements="str", default=[]),
+        strategy=dict(type="str", choices=["flush", "skip_flush", "meta_only"], default="flush"),
+        concurrency=dict(type="int", default=16),
+        max_bytes_per_second=dict(type="int", default=0),
+        gc_pause=dict(type="str", choices=["try", "require", "skip"], default="try"),
+        gc_pause_seconds=dict(type="int", default=3600),
+        flush_timeout=dict(type="int", default=600),
+        consistency_attempts=dict(type="int", default=5),
+        on_incomplete=dict(type="str", choices=["resume", "fail"], default="resume"),
+    )
+    run_module(argument_spec, run, required_if=[("state", "absent", ["name"])])
+
+
+if __name__ == "__main__":
+    main()

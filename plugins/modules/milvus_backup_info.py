@@ -1,0 +1,158 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_backup_info
+short_description: List Milvus backups, or describe one
+version_added: 0.1.0
+description:
+  - Lists every backup under a backup root with its status (V(complete), V(incomplete), V(corrupt)),
+    time, size, collections, rows and versions, newest first.
+  - With O(name), describes that backup in detail (per-collection rows, partitions, indexes, fields, and
+    for backups of this collection the consistency and checksum report).
+  - Also reads backups written by milvus-backup (no manifest; C(meta/full_meta.json) or the four level
+    files), reporting them with RV(backups[].format=milvus-backup).
+  - Needs only O(backup_storage) (which inherits endpoint and credentials from O(milvus_storage) like
+    everywhere else). It never connects to Milvus, so the Milvus connection options are accepted, for
+    C(module_defaults) of the action group, but not used. It never changes anything.
+options:
+  name:
+    description:
+      - Describe only this backup. RV(backup) is null and RV(backups) empty when it does not exist.
+    type: str
+  objects:
+    description:
+      - With O(name), also return every stored object with size and SHA-256 (C(object_list) in RV(backup)).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - vectorops.milvus.milvus
+  - vectorops.milvus.milvus.milvus_storage
+  - vectorops.milvus.milvus.backup_storage
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+seealso:
+  - module: vectorops.milvus.milvus_backup
+author:
+  - vectorops.milvus maintainers (@vectorops)
+"""
+
+EXAMPLES = r"""
+- name: List backups in the backup bucket
+  vectorops.milvus.milvus_backup_info:
+    backup_storage:
+      endpoint: http://milvus-minio.milvus.svc:9000
+      bucket: milvus-backups
+      access_key: "{{ vault_minio_access_key }}"
+      secret_key: "{{ vault_minio_secret_key }}"
+  register: listing
+
+- name: Name of the newest complete backup
+  ansible.builtin.set_fact:
+    latest_backup: "{{ (listing.backups | selectattr('complete') | first).name }}"
+
+- name: Describe one backup, including its objects
+  vectorops.milvus.milvus_backup_info:
+    name: nightly_2026_11_21
+    objects: true
+    backup_storage:
+      type: local
+      path: /var/backups/milvus
+  register: one
+
+- name: Fail when the backup is not complete
+  ansible.builtin.assert:
+    that: one.backup is not none and one.backup.complete
+"""
+
+RETURN = r"""
+location:
+  description: The backup root that was read.
+  returned: always
+  type: str
+  sample: s3://milvus-backups/backup/ at http://minio:9000
+backups:
+  description: Backups, newest first (with O(name), that one backup or none).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Backup name.
+      type: str
+    format:
+      description: V(vectorops) (written by this collection), V(milvus-backup), or V(unknown).
+      type: str
+    status:
+      description: V(complete), V(incomplete) (no completion marker, for example an interrupted run) or V(corrupt).
+      type: str
+    complete:
+      description: True when the backup can be restored.
+      type: bool
+    backup_time:
+      description: Time of the data in the backup (the flush timestamp), UTC.
+      type: str
+      sample: "2026-11-21T08:31:02.123000Z"
+    created_at:
+      description: When the backup run started, UTC.
+      type: str
+    size:
+      description: Bytes of binlogs.
+      type: int
+    objects:
+      description: Number of binlog objects (backups of this collection).
+      type: int
+    rows:
+      description: Rows in the backed-up segments.
+      type: int
+    collections:
+      description: C(db.collection) names.
+      type: list
+      elements: str
+    milvus_version:
+      description: Version of the Milvus server that was backed up.
+      type: str
+    tool_version:
+      description: Version of vectorops.milvus that wrote the backup.
+      type: str
+    verified_at:
+      description: Time of the last successful verification of the stored objects, if any.
+      type: str
+    in_progress:
+      description: For incomplete backups of this collection, who is (or was) writing it.
+      type: dict
+    problems:
+      description: Why a backup is incomplete or corrupt.
+      type: list
+      elements: str
+backup:
+  description: With O(name), the backup's summary plus C(collection_details) (per collection rows, partitions,
+    indexes, fields), C(consistency), C(checksums), C(totals) and, with O(objects), C(object_list). Null otherwise.
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
+from ansible_collections.vectorops.milvus.plugins.module_utils.catalog import info
+from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
+
+
+def main():
+    argument_spec = common_spec()
+    argument_spec.update(name=dict(type="str"), objects=dict(type="bool", default=False))
+    run_module(argument_spec, lambda module: info(module.params))
+
+
+if __name__ == "__main__":
+    main()

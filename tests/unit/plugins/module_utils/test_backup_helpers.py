@@ -1,0 +1,103 @@
+"""Pieces of the backup engine that need no server.
+
+GcPause is exercised against a tiny HTTP server on loopback standing in for Milvus's management
+API: Milvus 2.3.5 (the real server in the integration tests) only answers 404 there, so the
+"pause held" and "pause failed" paths cannot run against it.
+"""
+
+import http.server
+import threading
+import time
+
+import pytest
+
+from ansible_collections.vectorops.milvus.plugins.module_utils import backup
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, InputError
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    status = 200
+    seen = []
+
+    def do_GET(self):  # noqa: N802 pylint: disable=invalid-name
+        Handler.seen.append(self.path)
+        self.send_response(Handler.status)
+        self.end_headers()
+        self.wfile.write(b'{"msg": "OK"}')
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+
+@pytest.fixture
+def management():
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Handler.seen = []
+    yield "http://127.0.0.1:%d" % server.server_port
+    server.shutdown()
+
+
+def test_gc_pause_held_and_resumed(management):
+    Handler.status = 200
+    gc = backup.GcPause(management, 600, "try")
+    assert gc.pause()["held"] is True
+    gc.resume()
+    assert Handler.seen == ["/management/datacoord/garbage_collection/pause?pause_seconds=600",
+                            "/management/datacoord/garbage_collection/resume"]
+
+
+def test_gc_pause_failure_is_reported_or_fatal(management):
+    Handler.status = 500
+    report = backup.GcPause(management, 600, "try").pause()
+    assert report["held"] is False and "failed: 500" in report["reason"]
+    with pytest.raises(ConsistencyError, match="gc_pause=require"):
+        backup.GcPause(management, 600, "require").pause()
+    Handler.status = 404
+    assert "no GC pause API" in backup.GcPause(management, 600, "try").pause()["reason"]
+    assert backup.GcPause(management, 600, "skip").pause()["reason"].startswith("skipped")
+
+
+def test_gc_pause_unreachable_management_port():
+    import socket  # pylint: disable=import-outside-toplevel
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once the socket is closed
+    report = backup.GcPause("http://127.0.0.1:%d" % port, 60, "try").pause()
+    assert report["held"] is False and "failed" in report["reason"]
+
+
+def test_rate_limiter_slows_copies_down():
+    limiter = backup.RateLimiter(2000)
+    start = time.time()
+    for _chunk in range(4):
+        limiter.acquire(1000)
+    assert time.time() - start >= 0.9  # 4000 bytes at 2000 B/s with a 2000-byte burst
+    unlimited = backup.RateLimiter(0)
+    start = time.time()
+    unlimited.acquire(10 ** 12)
+    assert time.time() - start < 1
+
+
+def test_default_management_uri():
+    assert backup.default_management_uri("http://milvus.svc:19530") == "http://milvus.svc:9091"
+    assert backup.default_management_uri("https://10.0.0.1:443/x") == "http://10.0.0.1:9091"
+
+
+@pytest.mark.parametrize("option,value", [("concurrency", 0), ("consistency_attempts", 0),
+                                          ("max_bytes_per_second", -1), ("flush_timeout", 0)])
+def test_numeric_options_are_checked(option, value):
+    with pytest.raises(InputError, match="%s must be at least" % option):
+        backup.create({"name": "x", option: value, "backup_storage": {"type": "local", "path": "/tmp"}}, False)
+
+
+def test_check_not_running_refuses_a_live_writer():
+    import socket  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils import layout  # pylint: disable=import-outside-toplevel
+    fresh = dict(host="elsewhere", pid=1, heartbeat_at=layout.iso(layout.utcnow()))
+    with pytest.raises(Exception, match="being written by another run"):
+        backup.check_not_running("b", fresh)
+    dead_here = dict(host=socket.gethostname(), pid=2 ** 22 + 7, heartbeat_at=layout.iso(layout.utcnow()))
+    backup.check_not_running("b", dead_here)
+    backup.check_not_running("b", None)
