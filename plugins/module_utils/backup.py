@@ -364,11 +364,13 @@ class BackupJob:
         deadline = time.time() + float(self.opts.get("flush_timeout", 600))
         state = milvus_pb2.GetFlushStateRequest(segmentIDs=segment_ids, flush_ts=flush_ts, db_name=db,
                                                 collection_name=name)
+        poll = 0.05
         while not self.conn.rpc("flush state of %s" % label, "GetFlushState", state, db_name=db).flushed:
             if time.time() > deadline:
                 raise ConsistencyError("flush of %s did not finish within flush_timeout=%ss; nothing was marked "
                                        "complete" % (label, self.opts.get("flush_timeout", 600)))
-            time.sleep(0.5)
+            time.sleep(poll)
+            poll = min(poll * 2, 1.0)
         return flush_ts, seal_time
 
     # -------------------------------------------------------------- plan
