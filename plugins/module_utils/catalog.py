@@ -309,3 +309,96 @@ def info(params):
         result["backups"] = list_backups(store)
         result["backup"] = None
     return result
+
+
+def _segment_key(kind, coll, part, group, seg, field=None, log=None):
+    parts = ["binlogs", kind, str(coll), str(part)]
+    if group:
+        parts.append(str(group))
+    parts.append(str(seg))
+    if field is not None:
+        parts.append(str(field))
+    if log is not None:
+        parts.append(str(log))
+    return "/".join(parts)
+
+
+def collections_of(backup):
+    """The backup's collections in one shape, whichever tool wrote it.
+
+    Each: db_name, name, id, schema (proto field names), shards_num, consistency_level (name),
+    properties (dict), indexes ([{field_name, index_name, params}]), aliases, load_state,
+    partitions ([{name, id, load_state}]), segments ([{id, partition_id, num_rows, level,
+    import_paths: (insert prefix, delta prefix or ""), objects: [{key, size, sha256}]}]),
+    row_count, live_row_count. Keys of objects and import paths are relative to the backup folder.
+    """
+    if backup.manifest:
+        return [_from_manifest(backup, coll) for coll in backup.manifest.get("collections", [])]
+    return [_from_meta(coll) for coll in (backup.meta() or {}).get("collection_backups", [])]
+
+
+def _from_manifest(backup, coll):
+    by_segment = {}
+    for obj in backup.manifest.get("objects", []):
+        parts = obj["key"].split("/")
+        if len(parts) >= 6 and parts[2] == str(coll["id"]):
+            by_segment.setdefault(int(parts[5]), []).append(dict(key=obj["key"], size=obj["size"],
+                                                                 sha256=obj.get("sha256")))
+    segments = []
+    for seg in coll.get("segments", []):
+        segments.append(dict(
+            id=seg["id"], partition_id=seg["partition_id"], num_rows=seg["num_rows"], level=seg.get("level"),
+            objects=sorted(by_segment.get(seg["id"], []), key=lambda o: o["key"]),
+            import_paths=(_segment_key("insert_log", coll["id"], seg["partition_id"], seg["id"], seg["id"]) + "/",
+                          _segment_key("delta_log", coll["id"], seg["partition_id"], seg["id"], seg["id"]) + "/"
+                          if seg.get("delta_logs") else "")))
+    indexes = [dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
+                    params=dict((p["key"], p.get("value", "")) for p in i.get("params", [])))
+               for i in coll.get("indexes", [])]
+    return dict(db_name=coll["db_name"], name=coll["name"], id=coll["id"], schema=coll["schema"],
+                shards_num=coll.get("shards_num") or 1, consistency_level=coll.get("consistency_level") or "Bounded",
+                properties=coll.get("properties") or {}, indexes=indexes, aliases=coll.get("aliases", []),
+                load_state=coll.get("load_state"), partitions=[dict(name=p["name"], id=p["id"], load_state=p.get("load_state"))
+                                                               for p in coll.get("partitions", [])],
+                segments=segments, row_count=coll.get("row_count"), live_row_count=coll.get("live_row_count"))
+
+
+def _from_meta(coll):
+    from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import consistency_level_name  # pylint: disable=import-outside-toplevel
+    cid = coll.get("collection_id")
+    segments = []
+    for seg in meta_segments(coll):
+        group = seg.get("group_id") or 0
+        pid = seg.get("partition_id")
+        objects = []
+        for field in seg.get("binlogs", []) or []:
+            for log in field.get("binlogs", []) or []:
+                log_id = log.get("log_id") or log.get("log_path", "").rsplit("/", 1)[-1]
+                objects.append(dict(key=_segment_key("insert_log", cid, pid, group, seg["segment_id"], field.get("fieldID"),
+                                                     log_id), size=log.get("log_size"), sha256=None))
+        for field in seg.get("deltalogs", []) or []:
+            for log in field.get("binlogs", []) or []:
+                log_id = log.get("log_id") or log.get("log_path", "").rsplit("/", 1)[-1]
+                objects.append(dict(key=_segment_key("delta_log", cid, pid, group, seg["segment_id"], log=log_id),
+                                    size=log.get("log_size"), sha256=None))
+        has_delta = any(o["key"].startswith("binlogs/delta_log/") for o in objects)
+        if group:
+            paths = (_segment_key("insert_log", cid, pid, group, "").rstrip("/") + "/",
+                     _segment_key("delta_log", cid, pid, group, "").rstrip("/") + "/" if has_delta else "")
+        else:  # very old backups (group id 0): one import per partition directory
+            paths = ("binlogs/insert_log/%s/%s/" % (cid, pid), "binlogs/delta_log/%s/%s/" % (cid, pid) if has_delta else "")
+        segments.append(dict(id=seg["segment_id"], partition_id=pid, num_rows=seg.get("num_of_rows", 0),
+                             level="L0" if seg.get("is_l0") else "Legacy", objects=objects, import_paths=paths))
+    schema = dict(coll.get("schema") or {})
+    indexes = [dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
+                    params=dict(i.get("params") or {}, index_type=(i.get("params") or {}).get("index_type") or i.get("index_type")))
+               for i in coll.get("index_infos", []) or []]
+    return dict(db_name=coll.get("db_name") or "default", name=coll.get("collection_name"), id=cid, schema=schema,
+                shards_num=coll.get("shards_num") or 1,
+                consistency_level=consistency_level_name(coll.get("consistency_level", 0)),
+                properties=dict((p.get("key"), p.get("value", "")) for p in coll.get("properties", []) or []),
+                indexes=indexes, aliases=coll.get("aliases", []) or [], load_state=coll.get("load_state"),
+                partitions=[dict(name=p.get("partition_name"), id=p.get("partition_id"), load_state=p.get("load_state"))
+                            for p in coll.get("partition_backups", []) or []],
+                segments=segments, row_count=sum(s["num_rows"] for s in segments if s["level"] != "L0"),
+                live_row_count=None)

@@ -200,7 +200,7 @@ class MilvusConnection:
             response = getattr(stub, method)(request, timeout=self.timeout)
         except Exception as exc:  # pylint: disable=broad-except
             raise self.operation_error(what, exc)
-        check_status(what, getattr(response, "status", None), self.uri)
+        check_status(what, status_of(response), self.uri)
         return response
 
     # ------------------------------------------------------------ server facts
@@ -215,6 +215,14 @@ class MilvusConnection:
             if "UNIMPLEMENTED" in exc.message:
                 return [DEFAULT_DB]
             raise
+
+
+def status_of(response):
+    """The Status of a raw response. DDL calls (CreateCollection, CreateAlias, LoadCollection, ...)
+    return a bare common.Status; others carry one in ``.status``."""
+    if response is not None and response.DESCRIPTOR.full_name == "milvus.proto.common.Status":
+        return response
+    return getattr(response, "status", None)
 
 
 def check_status(what, status, uri=""):

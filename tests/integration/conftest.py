@@ -177,3 +177,33 @@ def store_for(stack, prefix, bucket, root):
                                         access_key=stack[prefix + "_ACCESS_KEY"],
                                         secret_key=stack[prefix + "_SECRET_KEY"]), "test", root, True)
     return storage.open_store(cfg)
+
+
+@pytest.fixture(scope="session")
+def shapes_backup(call, shapes, stack):
+    """One backup of every shape (session-wide; backup and restore tests read it)."""
+    import time  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils import catalog  # pylint: disable=import-outside-toplevel
+    name = "shapes_%d" % int(time.time())
+    rc, result = call("milvus_backup", {"name": name, "collections": ["quick_setup", "catalog", "vo_db2.*"],
+                                        "concurrency": 8})
+    assert rc == 0, result.get("msg")
+    yield name, result
+    catalog.delete_backup(store_for(stack, "BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], "backup"), name)
+
+
+@pytest.fixture
+def scratch_databases(milvus_client, stack):
+    """Databases a test restores into; dropped with their collections afterwards."""
+    import compare  # pylint: disable=import-outside-toplevel
+    created = []
+    yield created
+    for db in created:
+        if db not in milvus_client.list_databases():
+            continue
+        client = compare.client_for(stack, db)
+        for name in client.list_collections():
+            for alias in client.describe_collection(name)["aliases"]:
+                client.drop_alias(alias)
+            client.drop_collection(name)
+        milvus_client.drop_database(db)

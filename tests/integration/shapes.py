@@ -18,6 +18,8 @@ DB2 = "vo_db2"
 
 
 def create_all(client_default, client_db2):
+    for name in client_db2.list_collections():  # the database belongs to the tests: start empty
+        fresh(client_db2, name)
     example_data.load_quick_setup(client_default, recreate=True)
     example_data.load_catalog(client_default, recreate=True)
     create_docs_varchar(client_db2)

@@ -57,15 +57,6 @@ def assert_manifest_matches_storage(store, name, milvus_store=None):
     return manifest
 
 
-@pytest.fixture(scope="module")
-def shapes_backup(call, shapes, stack):
-    """One backup of every shape, shared by the read-only checks below."""
-    name = "shapes_%d" % int(time.time())
-    result = backup(call, name, concurrency=8)
-    yield name, result
-    catalog.delete_backup(store_for(stack, "BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], "backup"), name)
-
-
 def test_backup_of_every_shape(shapes_backup, shapes, backup_store, stack):
     name, result = shapes_backup
     assert result["changed"] and result["status"] == "complete" and not result["resumed"]

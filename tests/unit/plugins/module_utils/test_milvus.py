@@ -113,3 +113,21 @@ def test_proto_to_dict_bytes_and_maps():
     assert milvus.proto_to_dict(value) == {"bytes_data": "AAE="}
     req = milvus_pb2.ImportResponse(tasks=[1, 2])
     assert milvus.proto_to_dict(req) == {"tasks": [1, 2]}
+
+
+def test_rpc_checks_bare_status_responses(monkeypatch):
+    """DDL RPCs return common.Status itself; a failure there must not pass silently."""
+    conn = milvus.MilvusConnection(params())
+
+    class Stub:
+        def CreateAlias(self, request, timeout):  # noqa: N802 pylint: disable=invalid-name,unused-argument
+            return common_pb2.Status(code=1602, error_code=1, reason="alias already exist")
+
+        def GetLoadState(self, request, timeout):  # noqa: N802 pylint: disable=invalid-name,unused-argument
+            return milvus_pb2.GetLoadStateResponse(status=common_pb2.Status(code=100, reason="collection not found"))
+
+    monkeypatch.setattr(conn, "stub", lambda db_name=None: Stub())
+    with pytest.raises(MilvusOperationError, match="create alias failed.*alias already exist"):
+        conn.rpc("create alias", "CreateAlias", milvus_pb2.CreateAliasRequest())
+    with pytest.raises(NotFoundError, match="collection not found"):
+        conn.rpc("load state", "GetLoadState", milvus_pb2.GetLoadStateRequest())

@@ -1,0 +1,658 @@
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Restore binlog backups into Milvus (engine side): milvus_restore's logic.
+
+Per selected collection of a complete backup (ours or milvus-backup's):
+
+1. plan: target name (``suffix`` / ``rename``), conflicts, staging; everything is checked before the
+   first write, so bad input creates nothing;
+2. stage: Milvus bulk import reads only Milvus's own bucket, so a backup stored elsewhere is copied
+   into ``<milvus root>/restore-temp-<id>/`` first (removed afterwards, also on failure);
+3. create the database, the collection with the backed-up schema (raw proto: field order, ids,
+   types, primary key, auto_id, dynamic field, partition key, shards, consistency level,
+   properties) and its partitions;
+4. import: one bulk import per segment with ``backup=true`` (insert and delta logs), bounded
+   parallelism, each job awaited with a timeout;
+5. verify row counts, then build indexes, restore the load state and the aliases, and mark the
+   collection with the backup it came from (``vectorops.restored_from``), which makes a second run a
+   no-op. A collection whose restore fails is dropped again.
+
+``replace: true`` restores into a temporary collection and swaps it in only after the row counts
+match, so a failed restore never touches the live collection.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import concurrent.futures
+import re
+import time
+import uuid
+
+from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout
+from ansible_collections.vectorops.milvus.plugins.module_utils.backup import Timer
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
+    ConsistencyError,
+    InputError,
+    MilvusOperationError,
+    NotFoundError,
+    VectoropsError,
+)
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection
+from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern, validate_name
+from ansible_collections.vectorops.milvus.plugins.module_utils.storage import S3Store, copy_object, stores_from_params
+
+try:
+    from google.protobuf import json_format
+    from pymilvus.grpc_gen import common_pb2, milvus_pb2, schema_pb2
+except ImportError:  # pragma: no cover - MilvusConnection reports the missing library
+    json_format = common_pb2 = milvus_pb2 = schema_pb2 = None
+
+RESTORED_FROM = "vectorops.restored_from"
+SUFFIX_RE = re.compile(r"^[A-Za-z0-9_]+$")
+IMPORT_DONE, IMPORT_FAILED, IMPORT_FAILED_CLEANED = 6, 1, 7
+
+
+# ------------------------------------------------------------------ naming
+def parse_renames(rules, default_db):
+    """``db1.c1:db2.c2``, ``c1:c2`` (default database) and ``db1.*:db2.*`` -> list of (src, dst) pairs."""
+    parsed = []
+    for rule in rules or []:
+        if rule.count(":") != 1:
+            raise InputError("invalid rename rule %r: use db1.c1:db2.c2, c1:c2 or db1.*:db2.*" % rule)
+        left, right = rule.split(":")
+        src, dst = parse_pattern(left, default_db), parse_pattern(right, default_db)
+        wild = (src[1] == "*", dst[1] == "*")
+        if wild == (True, True) and not is_glob(src[0]) and not is_glob(dst[0]):
+            parsed.append((src, dst))
+        elif wild == (False, False) and not any(is_glob(x) for x in src + dst):
+            parsed.append((src, dst))
+        else:
+            raise InputError("invalid rename rule %r: map one collection to one collection (db1.c1:db2.c2, c1:c2) "
+                             "or a whole database to another (db1.*:db2.*)" % rule)
+    return parsed
+
+
+def target_of(db, name, renames, suffix):
+    for (sdb, scoll), (ddb, dcoll) in renames:
+        if (sdb, scoll) == (db, name):
+            return ddb, dcoll
+    for (sdb, scoll), (ddb, _dcoll) in renames:
+        if scoll == "*" and sdb == db:
+            return ddb, name + (suffix or "")
+    return db, name + (suffix or "")
+
+
+def restored_marker(backup):
+    summary = backup.summary()
+    return "%s@%s" % (backup.name, summary.get("backup_id") or "")
+
+
+# ------------------------------------------------------------------ the job
+class RestoreJob:
+    def __init__(self, conn, milvus_store, backup_store, backup, options, warn=None):
+        self.conn = conn
+        self.milvus_store = milvus_store
+        self.backup_store = backup_store
+        self.backup = backup
+        self.opts = options
+        self.warn = warn or (lambda msg: None)
+        self.restore_id = uuid.uuid4().hex[:12]
+        self.marker = restored_marker(backup)
+        self.timer = Timer()
+        self.version = layout.parse_version(conn.server_version())
+
+    # -------------------------------------------------------------- plan
+    def plan(self):
+        sources = catalog.collections_of(self.backup)
+        selected = self._select(sources)
+        renames = parse_renames(self.opts.get("rename"), self.conn.default_db)
+        suffix = self.opts.get("suffix") or ""
+        plans, seen = [], {}
+        for src in selected:
+            db, name = target_of(src["db_name"], src["name"], renames, suffix)
+            validate_name("database", db)
+            validate_name("collection", name)
+            label = "%s.%s" % (db, name)
+            if label in seen:
+                raise InputError("%s.%s and %s would both be restored to %s" % (src["db_name"], src["name"], seen[label], label))
+            seen[label] = "%s.%s" % (src["db_name"], src["name"])
+            plans.append(self._plan_one(src, db, name))
+        return plans
+
+    def _select(self, sources):
+        patterns = self.opts.get("collections") or []
+        if not patterns:
+            return sources
+        chosen, missing = [], []
+        import fnmatch  # pylint: disable=import-outside-toplevel
+        for pattern in patterns:
+            db_pat, coll_pat = parse_pattern(pattern, self.conn.default_db)
+            hits = [s for s in sources if fnmatch.fnmatchcase(s["db_name"], db_pat)
+                    and fnmatch.fnmatchcase(s["name"], coll_pat)]
+            if not hits and not is_glob(db_pat + coll_pat):
+                missing.append(pattern)
+            chosen.extend(h for h in hits if h not in chosen)
+        if missing:
+            raise NotFoundError("backup %r has no collection %s (it has: %s)" % (
+                self.backup.name, ", ".join(missing), ", ".join("%s.%s" % (s["db_name"], s["name"]) for s in sources)))
+        if not chosen:
+            raise NotFoundError("collections=%s select nothing in backup %r" % (patterns, self.backup.name))
+        return chosen
+
+    def _plan_one(self, src, db, name):
+        exists = db in self._databases() and self.conn.call(
+            "check collection %s.%s" % (db, name), self.conn.client(db).has_collection, name)
+        action, reason = "create", None
+        if exists:
+            props = self._properties(db, name)
+            if props.get(RESTORED_FROM) == self.marker and not self.opts.get("drop_existing"):
+                action, reason = "skip", "already restored from %s" % self.marker
+            elif self.opts.get("replace"):
+                action = "replace"
+            elif self.opts.get("drop_existing"):
+                action = "drop_and_create"
+            elif self.opts.get("skip_create"):
+                action = "import_into_existing"
+            else:
+                action, reason = "conflict", (
+                    "target collection %s.%s already exists; choose replace=true (restore beside it, then swap), "
+                    "drop_existing=true (drop it first), skip_create=true (import into it), or another target with "
+                    "suffix/rename" % (db, name))
+        elif self.opts.get("skip_create"):
+            raise NotFoundError("skip_create=true but target collection %s.%s does not exist" % (db, name))
+        segments = [] if self.opts.get("meta_only") else src["segments"]
+        return dict(source=src, db_name=db, name=name, action=action, reason=reason, segments=segments,
+                    objects=sum(len(s["objects"]) for s in segments),
+                    bytes=sum(o["size"] or 0 for s in segments for o in s["objects"]))
+
+    def _databases(self):
+        if not hasattr(self, "_dbs"):
+            self._dbs = set(self.conn.list_databases())
+        return self._dbs
+
+    def _properties(self, db, name):
+        resp = self.conn.rpc("describe collection %s.%s" % (db, name), "DescribeCollection",
+                             milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        return dict((p.key, p.value) for p in resp.properties)
+
+    def staging_needed(self):
+        """Milvus imports only from its own bucket: anything else is copied there first."""
+        same_bucket = (isinstance(self.backup_store, S3Store) and isinstance(self.milvus_store, S3Store)
+                       and self.backup_store.same_endpoint(self.milvus_store)
+                       and self.backup_store.bucket == self.milvus_store.bucket)
+        return not same_bucket
+
+    def preflight(self):
+        backup_version = layout.parse_version(self.backup.summary().get("milvus_version"))
+        if backup_version and self.version and backup_version[:2] > self.version[:2]:
+            raise VectoropsError("backup %r comes from Milvus %s, newer than the target's %s: restore into the same or "
+                                 "a newer Milvus version" % (self.backup.name, self.backup.summary()["milvus_version"],
+                                                             "%d.%d.%d" % self.version))
+
+    # -------------------------------------------------------------- run
+    def run(self, check_mode):
+        self.preflight()
+        plans = self.plan()
+        staging = self.staging_needed() and not self.opts.get("meta_only")
+        milvus_bucket = self.milvus_store.url(self.milvus_store.key()) if self.milvus_store else None
+        staging_prefix = self.milvus_store.key("restore-temp-%s" % self.restore_id) + "/" if self.milvus_store else None
+        summary = dict(backup=self.backup.name, backup_id=self.backup.summary().get("backup_id"),
+                       backup_format=self.backup.format, milvus_reads_from=milvus_bucket,
+                       staging=dict(needed=staging, location=self.milvus_store.url(staging_prefix) if staging else None))
+        conflicts = [p["reason"] for p in plans if p["action"] == "conflict"]
+        if check_mode:
+            planned = [self._plan_view(p) for p in plans]
+            for conflict in conflicts:
+                self.warn(conflict)
+            return dict(summary, changed=any(p["action"] not in ("skip", "conflict") for p in plans), status="planned",
+                        conflicts=conflicts, collections=planned, totals=_totals(planned))
+        if conflicts:
+            raise VectoropsError(conflicts[0], result=dict(summary, changed=False, status="conflict", conflicts=conflicts))
+        if not self.opts.get("meta_only"):
+            with self.timer.phase("preflight"):
+                milvus_storage_preflight(self.milvus_store)
+        results = []
+        try:
+            for plan in plans:
+                results.append(self._restore_collection(plan, staging, staging_prefix))
+        except VectoropsError as exc:
+            exc.details.setdefault("result", dict(summary, changed=bool(results), status="failed",
+                                                  collections=results))
+            raise
+        finally:
+            if staging:
+                self._cleanup_staging(staging_prefix)
+        changed = any(r["action"] != "skip" for r in results)
+        return dict(summary, changed=changed, status="restored", collections=results, totals=_totals(results),
+                    durations=self.timer.total())
+
+    def _plan_view(self, plan):
+        src = plan["source"]
+        return dict(source="%s.%s" % (src["db_name"], src["name"]), target="%s.%s" % (plan["db_name"], plan["name"]),
+                    action=plan["action"], reason=plan["reason"], segments=len(plan["segments"]),
+                    objects=plan["objects"], bytes=plan["bytes"], rows_expected=self._expected(src)[0],
+                    partitions=len(src["partitions"]), indexes=len(src["indexes"]) if self.opts.get("restore_index", True) else 0,
+                    load=self._wants_load(src), aliases=src["aliases"] if self.opts.get("restore_aliases", True) else [])
+
+    # -------------------------------------------------------------- one collection
+    def _restore_collection(self, plan, staging, staging_prefix):
+        src = plan["source"]
+        view = self._plan_view(plan)
+        if plan["action"] == "skip":
+            return dict(view, rows_restored=None, skipped=plan["reason"], durations={})
+        durations = {}
+        final_db, final_name = plan["db_name"], plan["name"]
+        work_name = final_name
+        if plan["action"] == "replace":
+            work_name = ("%s__vo_tmp_%s" % (final_name, self.restore_id))[:255]
+        created = False
+        prefix = self.backup.paths.prefix
+        if plan["segments"]:
+            # Staging (and its checksum checks) comes before any DDL: a damaged backup creates nothing.
+            started = time.time()
+            if staging:
+                self._stage(plan, staging_prefix)
+                prefix = staging_prefix
+            elif self.opts.get("verify_checksums"):
+                self._verify_objects(plan)
+            durations["staging"] = round(time.time() - started, 3)
+        try:
+            started = time.time()
+            self._ensure_database(final_db)
+            if plan["action"] == "drop_and_create":
+                self._drop(final_db, final_name)
+            if plan["action"] != "import_into_existing":
+                self._create(src, final_db, work_name)
+                created = True
+            else:
+                self._check_existing_schema(src, final_db, work_name)
+            durations["create"] = round(time.time() - started, 3)
+            jobs = []
+            if plan["segments"]:
+                started = time.time()
+                jobs = self._import(src, plan["segments"], final_db, work_name, prefix)
+                durations["import"] = round(time.time() - started, 3)
+            rows = self._count(final_db, work_name)
+            expected, live = self._expected(src)
+            if plan["segments"] and expected is not None and rows != expected:
+                raise ConsistencyError("restored %s.%s holds %d rows, the backup says %d%s; the restored collection was "
+                                       "dropped" % (final_db, work_name, rows, expected,
+                                                    "" if live else " (rows in its segments)"))
+            started = time.time()
+            indexes = self._indexes(src, final_db, work_name) if self.opts.get("restore_index", True) else []
+            durations["index"] = round(time.time() - started, 3)
+            started = time.time()
+            load_state = self._load(src, final_db, work_name, bool(indexes))
+            durations["load"] = round(time.time() - started, 3)
+            swap = None
+            if plan["action"] == "replace":
+                swap = self._swap(final_db, final_name, work_name)
+            moved = swap["aliases_moved"] if swap else []
+            aliases = dict(restored=[], skipped=[], moved=moved)
+            if self.opts.get("restore_aliases", True):
+                aliases.update(self._aliases([a for a in src["aliases"] if a not in moved], final_db, final_name))
+            self._mark(final_db, final_name)
+            created = False  # done: keep it
+        except Exception:
+            if created:
+                self._drop(final_db, work_name, quiet=True)
+            raise
+        return dict(view, rows_restored=rows, rows_match=None if expected is None else rows == expected,
+                    live_rows_expected=src.get("live_row_count"), rows_in_backup_segments=src.get("row_count"),
+                    import_jobs=jobs, indexes_created=indexes, load_state=load_state, aliases=aliases, swap=swap,
+                    skipped=None, durations=durations)
+
+    def _expected(self, src):
+        """(expected row count, whether it counts live rows): live rows when the backup recorded them."""
+        if self.opts.get("meta_only"):
+            return 0, True
+        if src.get("live_row_count") is not None:
+            return src["live_row_count"], True
+        if not any(s["objects"] and any(o["key"].startswith("binlogs/delta_log/") for o in s["objects"])
+                   for s in src["segments"]):
+            return src.get("row_count"), False  # no deletes in the backup: every row is live
+        return None, False
+
+    # -------------------------------------------------------------- DDL
+    def _ensure_database(self, db):
+        if db not in self._databases():
+            self.conn.call("create database %s" % db, self.conn.client().create_database, db)
+            self._dbs.add(db)
+
+    def _drop(self, db, name, quiet=False):
+        try:
+            desc = self.conn.rpc("describe %s.%s" % (db, name), "DescribeCollection",
+                                 milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+            for alias in desc.aliases:
+                self.conn.rpc("drop alias %s" % alias, "DropAlias", milvus_pb2.DropAliasRequest(db_name=db, alias=alias),
+                              db_name=db)
+            self.conn.rpc("drop collection %s.%s" % (db, name), "DropCollection",
+                          milvus_pb2.DropCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        except VectoropsError:
+            if not quiet:
+                raise
+
+    def _schema(self, src, name):
+        raw = dict(src["schema"])
+        fields = [dict(f) for f in raw.get("fields", []) if not f.get("is_dynamic") and f.get("name") != "$meta"]
+        for field in fields:
+            field.pop("default_value_base64", None)
+            field.pop("default_value_proto", None)
+        raw["fields"] = fields
+        schema = json_format.ParseDict(raw, schema_pb2.CollectionSchema(), ignore_unknown_fields=True)
+        schema.name = name
+        return schema
+
+    def _create(self, src, db, name):
+        schema = self._schema(src, name)
+        has_partition_key = any(f.is_partition_key for f in schema.fields)
+        request = milvus_pb2.CreateCollectionRequest(
+            db_name=db, collection_name=name, schema=schema.SerializeToString(), shards_num=int(src["shards_num"]),
+            consistency_level=common_pb2.ConsistencyLevel.Value(src["consistency_level"])
+            if src["consistency_level"] in common_pb2.ConsistencyLevel.keys() else 2,
+            properties=[common_pb2.KeyValuePair(key=k, value=v) for k, v in sorted(src["properties"].items())
+                        if k != RESTORED_FROM],
+            num_partitions=len(src["partitions"]) if has_partition_key else 0)
+        self.conn.rpc("create collection %s.%s" % (db, name), "CreateCollection", request, db_name=db)
+        created = self.conn.rpc("describe %s.%s" % (db, name), "DescribeCollection",
+                                milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        want = dict((f.name, f.fieldID) for f in schema.fields)
+        have = dict((f.name, f.fieldID) for f in created.schema.fields)
+        if want and all(want.values()) and any(have.get(k) != v for k, v in want.items()):
+            self._drop(db, name, quiet=True)
+            raise ConsistencyError("Milvus gave %s.%s field ids %s, the backup's binlogs use %s; binlog import needs them "
+                                   "equal (a schema with gaps from dropped or added fields cannot be restored this way)"
+                                   % (db, name, have, want))
+        if not has_partition_key:
+            for part in src["partitions"]:
+                if part["name"] != "_default":
+                    self.conn.rpc("create partition %s" % part["name"], "CreatePartition",
+                                  milvus_pb2.CreatePartitionRequest(db_name=db, collection_name=name,
+                                                                    partition_name=part["name"]), db_name=db)
+
+    def _check_existing_schema(self, src, db, name):
+        want = [(f.name, f.data_type) for f in self._schema(src, name).fields]
+        resp = self.conn.rpc("describe %s.%s" % (db, name), "DescribeCollection",
+                             milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        have = [(f.name, f.data_type) for f in resp.schema.fields if not f.is_dynamic]
+        if want != have:
+            raise VectoropsError("skip_create=true but %s.%s has fields %s, the backup has %s" % (db, name, have, want))
+        parts = set(self.conn.call("list partitions", self.conn.client(db).list_partitions, name))
+        missing = [p["name"] for p in src["partitions"] if p["name"] not in parts]
+        for part in missing:
+            self.conn.rpc("create partition %s" % part, "CreatePartition",
+                          milvus_pb2.CreatePartitionRequest(db_name=db, collection_name=name, partition_name=part),
+                          db_name=db)
+
+    # -------------------------------------------------------------- data
+    def _stage(self, plan, staging_prefix):
+        """Copy the collection's segment files into Milvus's bucket, checking size and (when known) SHA-256."""
+        tasks = []
+        for seg in plan["segments"]:
+            for obj in seg["objects"]:
+                tasks.append(obj)
+        verify = self.opts.get("verify_checksums")
+
+        def stage(obj):
+            result = copy_object(self.backup_store, self.backup.paths.key(obj["key"]), self.milvus_store,
+                                 staging_prefix + obj["key"], obj["size"])
+            if obj.get("sha256") and (verify or result.sha256_source == "streamed") and result.sha256 != obj["sha256"]:
+                raise ConsistencyError("backup object %s does not match its manifest SHA-256 (%s != %s): the backup is "
+                                       "damaged; nothing was imported from it" % (obj["key"], result.sha256, obj["sha256"]))
+            return result
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4)) * 4) as pool:
+            list(pool.map(stage, tasks))
+
+    def _verify_objects(self, plan):
+        for seg in plan["segments"]:
+            for obj in seg["objects"]:
+                if obj.get("sha256") and self.backup_store.sha256(self.backup.paths.key(obj["key"])) != obj["sha256"]:
+                    raise ConsistencyError("backup object %s does not match its manifest SHA-256: the backup is damaged; "
+                                           "nothing was imported from it" % obj["key"])
+
+    def _cleanup_staging(self, prefix):
+        try:
+            self.milvus_store.delete([o.key for o in self.milvus_store.list(prefix)])
+        except VectoropsError as exc:
+            self.warn("could not remove the staging objects under %s: %s" % (self.milvus_store.url(prefix), exc))
+
+    def _import(self, src, segments, db, name, prefix):
+        partitions = dict((p["id"], p["name"]) for p in src["partitions"])
+        options = [common_pb2.KeyValuePair(key="backup", value="true")]
+        if self.version and self.version >= (2, 4, 0):
+            options.append(common_pb2.KeyValuePair(key="skip_disk_quota_check", value="true"))
+        requests, seen = [], set()
+        for seg in segments:
+            insert, delta = seg["import_paths"]
+            if (insert, delta) in seen:
+                continue  # old backups import a whole partition directory once
+            seen.add((insert, delta))
+            if seg["level"] == "L0":
+                files = [prefix + delta]
+                opts = options + [common_pb2.KeyValuePair(key="l0_import", value="true")]
+            else:
+                files = [prefix + insert, prefix + delta if delta else ""]
+                opts = options
+            requests.append((seg["id"], milvus_pb2.ImportRequest(
+                db_name=db, collection_name=name, partition_name=partitions.get(seg["partition_id"], ""),
+                files=files, options=opts)))
+        timeout = float(self.opts.get("import_timeout", 3600))
+        deadline = time.time() + timeout
+
+        def run(item):
+            seg_id, request = item
+            resp = self.conn.rpc("import segment %s into %s.%s" % (seg_id, db, name), "Import", request, db_name=db)
+            states = []
+            for task in resp.tasks:
+                while True:
+                    state = self.conn.rpc("import state", "GetImportState",
+                                          milvus_pb2.GetImportStateRequest(task=task), db_name=db)
+                    info = dict((kv.key, kv.value) for kv in state.infos)
+                    if state.state == IMPORT_DONE:
+                        states.append(dict(task=task, state="Completed", rows=state.row_count))
+                        break
+                    if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
+                        raise MilvusOperationError("import of segment %s into %s.%s failed (task %s): %s"
+                                                   % (seg_id, db, name, task, info.get("failed_reason") or "no reason"))
+                    if time.time() > deadline:
+                        raise ConsistencyError("import of segment %s into %s.%s did not finish within import_timeout=%ss "
+                                               "(task %s, state %s, progress %s%%)"
+                                               % (seg_id, db, name, int(timeout), task,
+                                                  common_pb2.ImportState.Name(state.state),
+                                                  info.get("progress_percent", "?")))
+                    time.sleep(0.5)
+            return dict(segment=seg_id, tasks=states)
+
+        jobs = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
+            futures = [pool.submit(run, item) for item in requests]
+            errors = []
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    jobs.append(future.result())
+                except VectoropsError as exc:
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
+        return sorted(jobs, key=lambda j: j["segment"])
+
+    def _count(self, db, name):
+        resp = self.conn.rpc("statistics of %s.%s" % (db, name), "GetCollectionStatistics",
+                             milvus_pb2.GetCollectionStatisticsRequest(db_name=db, collection_name=name), db_name=db)
+        return int(dict((kv.key, kv.value) for kv in resp.stats).get("row_count", 0))
+
+    # -------------------------------------------------------------- index, load, aliases
+    def _indexes(self, src, db, name):
+        vector_fields = set(f["name"] for f in src["schema"].get("fields", []) if int(f.get("data_type", 0)) >= 100)
+        created = []
+        for index in src["indexes"]:
+            params = dict((k, v) for k, v in index["params"].items() if v not in (None, ""))
+            if self.opts.get("use_autoindex") and index["field_name"] in vector_fields:
+                params = dict(index_type="AUTOINDEX", metric_type=params.get("metric_type", ""))
+            request = milvus_pb2.CreateIndexRequest(
+                db_name=db, collection_name=name, field_name=index["field_name"], index_name=index["index_name"] or "",
+                extra_params=[common_pb2.KeyValuePair(key=k, value=str(v)) for k, v in sorted(params.items())])
+            self.conn.rpc("create index %s on %s.%s" % (index["index_name"], db, name), "CreateIndex", request, db_name=db)
+            created.append(dict(field_name=index["field_name"], index_name=index["index_name"],
+                                index_type=params.get("index_type"), metric_type=params.get("metric_type")))
+        deadline = time.time() + float(self.opts.get("index_timeout", 3600))
+        while created:
+            resp = self.conn.rpc("describe index of %s.%s" % (db, name), "DescribeIndex",
+                                 milvus_pb2.DescribeIndexRequest(db_name=db, collection_name=name), db_name=db)
+            descriptions = list(resp.index_descriptions)
+            if any(d.state == common_pb2.IndexState.Failed for d in descriptions):
+                reasons = [d.index_state_fail_reason for d in descriptions if d.index_state_fail_reason]
+                raise MilvusOperationError("index build on %s.%s failed: %s" % (db, name, "; ".join(reasons)))
+            # "Finished" alone can be reported before the build was scheduled: the row counts must agree too.
+            if len(descriptions) >= len(created) and all(
+                    d.state == common_pb2.IndexState.Finished and d.pending_index_rows == 0
+                    and d.indexed_rows >= d.total_rows for d in descriptions):
+                break
+            if time.time() > deadline:
+                raise ConsistencyError("indexes of %s.%s not built within index_timeout" % (db, name))
+            time.sleep(0.5)
+        return created
+
+    def _wants_load(self, src):
+        load = self.opts.get("load")
+        if load is not None:
+            return bool(load)
+        return src.get("load_state") == "Loaded" or any(p.get("load_state") == "Loaded" for p in src["partitions"])
+
+    def _load(self, src, db, name, indexed):
+        if not self._wants_load(src):
+            return "NotLoad"
+        if not indexed:
+            self.warn("%s.%s was not loaded: it has no index (restore_index=false)" % (db, name))
+            return "NotLoad"
+        partitions = []
+        if self.opts.get("load") is None and src.get("load_state") != "Loaded":
+            partitions = [p["name"] for p in src["partitions"] if p.get("load_state") == "Loaded"]
+        if partitions:
+            self.conn.rpc("load partitions of %s.%s" % (db, name), "LoadPartitions",
+                          milvus_pb2.LoadPartitionsRequest(db_name=db, collection_name=name, partition_names=partitions),
+                          db_name=db)
+        else:
+            self.conn.rpc("load %s.%s" % (db, name), "LoadCollection",
+                          milvus_pb2.LoadCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        deadline = time.time() + float(self.opts.get("load_timeout", 600))
+        while True:
+            state = self.conn.rpc("load state of %s.%s" % (db, name), "GetLoadState",
+                                  milvus_pb2.GetLoadStateRequest(db_name=db, collection_name=name,
+                                                                 partition_names=partitions), db_name=db).state
+            if state == common_pb2.LoadState.LoadStateLoaded:
+                return "Loaded"
+            if time.time() > deadline:
+                raise ConsistencyError("%s.%s did not finish loading within load_timeout" % (db, name))
+            time.sleep(0.5)
+
+    def _aliases(self, aliases, db, name):
+        restored, skipped = [], []
+        for alias in aliases:
+            try:
+                self.conn.rpc("create alias %s" % alias, "CreateAlias",
+                              milvus_pb2.CreateAliasRequest(db_name=db, collection_name=name, alias=alias), db_name=db)
+                restored.append(alias)
+            except VectoropsError as exc:
+                skipped.append(dict(alias=alias, reason=exc.message))
+                self.warn("alias %s not restored: %s" % (alias, exc.message))
+        return dict(restored=restored, skipped=skipped)
+
+    def _mark(self, db, name):
+        self.conn.call("mark %s.%s as restored" % (db, name), self.conn.client(db).alter_collection_properties,
+                       name, properties={RESTORED_FROM: self.marker})
+
+    def _swap(self, db, live, temp):
+        """Put ``temp`` in place of ``live`` and move the aliases; keep or drop the old collection.
+
+        Milvus (2.3 to 2.5) renames only collections without aliases, so the aliases are dropped,
+        the collections renamed and the aliases created on the new one: for well under a second
+        neither the aliases nor the name resolve. Any failure puts the old collection and its
+        aliases back.
+        """
+        aside = ("%s__vo_replaced_%s" % (live, self.restore_id))[:255]
+        desc = self.conn.rpc("describe %s.%s" % (db, live), "DescribeCollection",
+                             milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=live), db_name=db)
+        aliases = sorted(desc.aliases)
+
+        def rename(old, new):
+            # newDBName must be set: Milvus reads an empty one as "default" and moves the collection there.
+            self.conn.rpc("rename %s.%s to %s" % (db, old, new), "RenameCollection",
+                          milvus_pb2.RenameCollectionRequest(db_name=db, oldName=old, newName=new, newDBName=db),
+                          db_name=db)
+
+        def point(alias, collection, create):
+            request = (milvus_pb2.CreateAliasRequest if create else milvus_pb2.AlterAliasRequest)(
+                db_name=db, collection_name=collection, alias=alias)
+            self.conn.rpc("alias %s -> %s" % (alias, collection), "CreateAlias" if create else "AlterAlias",
+                          request, db_name=db)
+
+        for alias in aliases:
+            self.conn.rpc("drop alias %s" % alias, "DropAlias", milvus_pb2.DropAliasRequest(db_name=db, alias=alias),
+                          db_name=db)
+        renamed_aside = renamed_in = False
+        try:
+            rename(live, aside)
+            renamed_aside = True
+            rename(temp, live)
+            renamed_in = True
+            for alias in aliases:
+                point(alias, live, create=True)
+        except VectoropsError as exc:
+            try:
+                if renamed_in:
+                    rename(live, temp)
+                if renamed_aside:
+                    rename(aside, live)
+                for alias in aliases:
+                    point(alias, live, create=True)
+            except VectoropsError as undo:
+                raise ConsistencyError(
+                    "replacing %s.%s failed (%s) and putting it back failed too (%s): the old collection is %s.%s, the "
+                    "restored one %s.%s; aliases to restore by hand: %s"
+                    % (db, live, exc.message, undo.message, db, aside if renamed_aside else live, db,
+                       live if renamed_in else temp, ", ".join(aliases) or "none"))
+            raise
+        kept = bool(self.opts.get("keep_replaced"))
+        if not kept:
+            self._drop(db, aside)
+        return dict(replaced=live, old_collection=aside if kept else None, old_dropped=not kept, aliases_moved=aliases)
+
+
+def _totals(entries):
+    return dict(collections=len(entries), segments=sum(e.get("segments", 0) for e in entries),
+                objects=sum(e.get("objects", 0) for e in entries), bytes=sum(e.get("bytes", 0) for e in entries),
+                rows_expected=sum(e.get("rows_expected") or 0 for e in entries),
+                rows_restored=sum(e.get("rows_restored") or 0 for e in entries))
+
+
+def validate_options(params):
+    if params.get("suffix") and params.get("rename"):
+        raise InputError("suffix and rename are mutually exclusive: use one way of naming the targets")
+    exclusive = [o for o in ("drop_existing", "skip_create", "replace") if params.get(o)]
+    if len(exclusive) > 1:
+        raise InputError("%s are mutually exclusive: choose one way of treating existing targets" % " and ".join(exclusive))
+    if params.get("suffix") and not SUFFIX_RE.match(params["suffix"]):
+        raise InputError("invalid suffix %r: letters, digits and underscores only" % params["suffix"])
+    if params.get("replace") and params.get("meta_only"):
+        raise InputError("replace and meta_only are mutually exclusive: replacing needs the data")
+    for option, minimum in (("concurrency", 1), ("import_timeout", 1), ("load_timeout", 1), ("index_timeout", 1)):
+        if params.get(option) is not None and params[option] < minimum:
+            raise InputError("%s must be at least %d, got %s" % (option, minimum, params[option]))
+    if not params.get("name"):
+        raise InputError("name (the backup to restore) is required")
+    layout.validate_backup_name(params["name"])
+
+
+def restore(params, check_mode, warn=None):
+    validate_options(params)
+    milvus_store, backup_store = stores_from_params(params, need_milvus=not params.get("meta_only"), need_backup=True)
+    backup = catalog.require_complete(backup_store, params["name"])
+    with MilvusConnection(params) as conn:
+        conn.connect()
+        return RestoreJob(conn, milvus_store, backup_store, backup, params, warn).run(check_mode)

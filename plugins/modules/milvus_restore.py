@@ -1,0 +1,280 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_restore
+short_description: Restore Milvus collections from a binlog backup
+version_added: 0.1.0
+description:
+  - Restores collections of a complete backup, written by M(vectorops.milvus.milvus_backup) or by milvus-backup,
+    into a Milvus server (the same one or another) through Milvus bulk import with C(backup=true).
+  - Recreates each collection with the backed-up schema (field order and ids, primary key, auto_id, dynamic field,
+    partition key, shards, consistency level, properties) and partitions, imports every segment with its deletes,
+    checks the row count against the backup, then rebuilds the indexes, restores the load state and the aliases.
+  - Milvus imports only from its own bucket. A backup stored elsewhere (another bucket, another endpoint, a local
+    directory) is copied into C(<milvus_storage.root_path>/restore-temp-<id>/) of Milvus's bucket first and removed
+    afterwards, also when the restore fails. RV(milvus_reads_from) says which bucket Milvus reads.
+  - A collection whose restore fails is dropped again, so no half-restored collection is left behind. With
+    O(replace=true) the live collection is only touched after the restored copy passed its row-count check.
+  - Idempotent. Each restored collection carries the property C(vectorops.restored_from=<backup>@<backup id>); running
+    the same restore again changes nothing. An existing target without that mark needs O(replace), O(drop_existing) or
+    O(skip_create).
+options:
+  name:
+    description:
+      - Name of the backup to restore. It must be complete (see M(vectorops.milvus.milvus_backup_info)).
+    type: str
+    required: true
+  collections:
+    description:
+      - Collections of the backup to restore, by their names in the backup (before O(suffix) or O(rename)), as
+        V(coll) (in O(db_name)), V(db.coll) or V(db.*). V(*) and V(?) are wildcards.
+      - All collections of the backup when empty.
+    type: list
+    elements: str
+    default: []
+  suffix:
+    description:
+      - Append this to every restored collection's name, for example V(_recover). Letters, digits and underscores.
+      - Mutually exclusive with O(rename).
+    type: str
+  rename:
+    description:
+      - Target names, as in milvus-backup. V(db1.c1:db2.c2) and V(c1:c2) (in O(db_name)) rename one collection;
+        V(db1.*:db2.*) restores all collections of database V(db1) into V(db2). Missing databases are created.
+      - Mutually exclusive with O(suffix).
+    type: list
+    elements: str
+    default: []
+  replace:
+    description:
+      - Replace existing targets safely. Restore into a temporary collection, check its row count, then put it in
+        place of the live collection and move the live collection's aliases to it. The old collection is dropped, or
+        kept under C(<name>__vo_replaced_<id>) with O(keep_replaced=true).
+      - Mutually exclusive with O(drop_existing) and O(skip_create).
+    type: bool
+    default: false
+  keep_replaced:
+    description:
+      - With O(replace=true), keep the replaced collection instead of dropping it.
+    type: bool
+    default: false
+  drop_existing:
+    description:
+      - Drop an existing target collection before restoring (milvus-backup's C(--drop_exist_collection)). Unlike
+        O(replace), the old collection is gone before the restore starts.
+    type: bool
+    default: false
+  skip_create:
+    description:
+      - Import into existing target collections (milvus-backup's C(--skip_create_collection)). Their fields must match
+        the backup's; missing partitions are created.
+    type: bool
+    default: false
+  meta_only:
+    description:
+      - Create databases, collections, partitions, indexes and aliases, but import no data.
+    type: bool
+    default: false
+  restore_index:
+    description:
+      - Rebuild the backed-up indexes (milvus-backup's C(--rebuild_index)). Without indexes Milvus cannot load vector
+        collections, so O(load) is then not honoured.
+    type: bool
+    default: true
+  use_autoindex:
+    description:
+      - Build vector indexes as C(AUTOINDEX) with the backed-up metric type instead of the original index type.
+    type: bool
+    default: false
+  load:
+    description:
+      - Load restored collections. By default each collection (or partition) is loaded when it was loaded at backup time.
+    type: bool
+  restore_aliases:
+    description:
+      - Recreate the backed-up aliases. An alias that already points at another collection is skipped and reported.
+    type: bool
+    default: true
+  verify_checksums:
+    description:
+      - Check every object against the SHA-256 in the backup's manifest before importing it. Objects copied by streaming
+        into Milvus's bucket are always checked (it costs nothing extra); this also checks objects read in place or copied
+        server-side, which means reading them once.
+    type: bool
+    default: false
+  concurrency:
+    description:
+      - Import jobs running at the same time (staging uses four times as many copy threads).
+    type: int
+    default: 4
+  import_timeout:
+    description:
+      - Seconds to wait for all import jobs of one collection.
+    type: int
+    default: 3600
+  index_timeout:
+    description:
+      - Seconds to wait for the indexes of one collection to be built.
+    type: int
+    default: 3600
+  load_timeout:
+    description:
+      - Seconds to wait for one collection to load.
+    type: int
+    default: 600
+extends_documentation_fragment:
+  - vectorops.milvus.milvus
+  - vectorops.milvus.milvus.milvus_storage
+  - vectorops.milvus.milvus.backup_storage
+attributes:
+  check_mode:
+    support: full
+    description: Returns the plan (targets, actions, segments, bytes, staging, conflicts) without creating anything.
+  diff_mode:
+    support: none
+    description: The plan is in the result instead.
+notes:
+  - O(milvus_storage) must describe the target Milvus's own bucket and root path; that is where imports read from.
+  - A backup is restored only into the same or a newer Milvus minor version.
+seealso:
+  - module: vectorops.milvus.milvus_backup
+  - module: vectorops.milvus.milvus_backup_info
+  - name: milvus-backup restore
+    description: The restore command whose options this module mirrors.
+    link: https://github.com/zilliztech/milvus-backup
+author:
+  - vectorops.milvus maintainers (@vectorops)
+"""
+
+EXAMPLES = r"""
+- name: Seed 000's flow - restore quick_setup next to the original as quick_setup_recover
+  vectorops.milvus.milvus_restore:
+    name: my_backup
+    collections: [quick_setup]
+    suffix: _recover
+  register: restored
+
+- name: Show rows expected and restored
+  ansible.builtin.debug:
+    msg: "{{ restored.collections | map(attribute='rows_restored') }}"
+
+- name: Restore a whole database into a DR database, from a backup in another bucket
+  vectorops.milvus.milvus_restore:
+    name: nightly_2026_11_21
+    rename: ["prod.*:prod_dr.*"]
+    milvus_storage:
+      endpoint: http://milvus-minio.dr.svc:9000
+      bucket: milvus-bucket
+      root_path: file
+      access_key: "{{ vault_dr_minio_access_key }}"
+      secret_key: "{{ vault_dr_minio_secret_key }}"
+    backup_storage:
+      endpoint: https://s3.eu-west-1.amazonaws.com
+      region: eu-west-1
+      bucket: company-milvus-backups
+      use_iam: true
+
+- name: Roll a collection back to a backup without risking the live one
+  vectorops.milvus.milvus_restore:
+    name: nightly_2026_11_21
+    collections: [docs]
+    replace: true
+    keep_replaced: true
+
+- name: Preview a restore
+  vectorops.milvus.milvus_restore:
+    name: nightly_2026_11_21
+    rename: ["docs:docs_copy"]
+  check_mode: true
+  register: plan
+"""
+
+RETURN = r"""
+backup:
+  description: Name of the restored backup.
+  returned: always
+  type: str
+  sample: my_backup
+backup_id:
+  description: Id of the restored backup.
+  returned: always
+  type: str
+backup_format:
+  description: V(vectorops) or V(milvus-backup).
+  returned: always
+  type: str
+status:
+  description: V(restored), V(planned) (check mode) or V(failed).
+  returned: always
+  type: str
+milvus_reads_from:
+  description: The bucket and root path Milvus imports from (O(milvus_storage)).
+  returned: always
+  type: str
+  sample: s3://milvus-bucket/files at http://minio:9000
+staging:
+  description: Whether the backup had to be copied into Milvus's bucket first (C(needed)) and where (C(location)).
+  returned: always
+  type: dict
+  sample: {"needed": true, "location": "s3://milvus-bucket/files/restore-temp-3f2a9c1b7d0e/ at http://minio:9000"}
+collections:
+  description:
+    - Per collection C(source) and C(target) (V(db.name)), C(action) (V(create), V(replace), V(drop_and_create),
+      V(import_into_existing), V(skip)), C(skipped) (why, or null), C(segments), C(objects), C(bytes).
+    - C(rows_expected) (the backup's live row count, or its segment rows when it holds no deletes), C(rows_restored)
+      (rows after the import), C(rows_match).
+    - C(import_jobs) (per segment the Milvus import tasks and their state), C(indexes_created), C(load_state),
+      C(aliases) (C(restored), C(skipped) with reasons, C(moved) by a replace), C(swap) (for O(replace)) and
+      C(durations) per phase (C(create), C(staging), C(import), C(index), C(load)).
+  returned: always
+  type: list
+  elements: dict
+totals:
+  description: C(collections), C(segments), C(objects), C(bytes), C(rows_expected), C(rows_restored).
+  returned: always
+  type: dict
+durations:
+  description: Seconds per phase over all collections, and C(total).
+  returned: when not in check mode
+  type: dict
+"""
+
+from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
+from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
+from ansible_collections.vectorops.milvus.plugins.module_utils.restore import restore
+
+
+def main():
+    argument_spec = common_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        collections=dict(type="list", elements="str", default=[]),
+        suffix=dict(type="str"),
+        rename=dict(type="list", elements="str", default=[]),
+        replace=dict(type="bool", default=False),
+        keep_replaced=dict(type="bool", default=False),
+        drop_existing=dict(type="bool", default=False),
+        skip_create=dict(type="bool", default=False),
+        meta_only=dict(type="bool", default=False),
+        restore_index=dict(type="bool", default=True),
+        use_autoindex=dict(type="bool", default=False),
+        load=dict(type="bool"),
+        restore_aliases=dict(type="bool", default=True),
+        verify_checksums=dict(type="bool", default=False),
+        concurrency=dict(type="int", default=4),
+        import_timeout=dict(type="int", default=3600),
+        index_timeout=dict(type="int", default=3600),
+        load_timeout=dict(type="int", default=600),
+    )
+    run_module(argument_spec, lambda module: restore(module.params, module.check_mode, warn=module.warn))
+
+
+if __name__ == "__main__":
+    main()
