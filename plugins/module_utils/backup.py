@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout, manifest
+from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint, layout, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
@@ -209,6 +209,7 @@ class CollectionPlan:
         self.flush_ts = None
         self.seal_time = None
         self.live_rows = None
+        self.verification = None
         self.segments = {}  # id -> SegmentFiles
         self.attempts = 0
 
@@ -326,6 +327,10 @@ class BackupJob:
                         plan.flush_ts, plan.seal_time = flushed[(db, name)]
                     plan.live_rows = desc["row_count_exact"]
                     self.plans.append(plan)
+            if self.opts.get("fingerprint", True):
+                with self.timer.phase("fingerprint"):
+                    for plan in self.plans:
+                        plan.verification = self._verification_data(plan)
             if strategy != "meta_only":
                 with self.timer.phase("preflight"):
                     check = milvus_storage_preflight(self.milvus_store, [p.desc for p in self.plans])
@@ -341,6 +346,32 @@ class BackupJob:
             if self.gc is not None:
                 self.gc.resume()
         return result
+
+    # -------------------------------------------------------------- verification data
+    def _verification_data(self, plan):
+        """PK fingerprint and golden queries, measured right after the flush (see fingerprint.py)."""
+        desc = plan.desc
+        data = dict(measured_at=layout.iso(layout.utcnow()), pk_fingerprint=None, golden_queries=[], skipped=[])
+        if desc["load_state"] != "Loaded":
+            data["skipped"].append("collection not loaded at backup time: Milvus answers queries only on loaded "
+                                   "collections, so no fingerprint or golden queries")
+            return data
+        schema = desc["schema"]
+        fp = fingerprint.pk_fingerprint(self.conn, desc["db_name"], desc["name"], schema["primary_field"],
+                                        [p["name"] for p in desc["partitions"]])
+        keys = fp.pop("keys")
+        data["pk_fingerprint"] = fp
+        plan.live_rows = fp["collection"]["count"]
+        indexed = dict((i["field_name"], i) for i in desc["indexes"])
+        vector = [f for f in schema["fields"] if f["data_type"] == "FloatVector" and f["name"] in indexed]
+        if not vector:
+            data["skipped"].append("no indexed FloatVector field: no golden queries")
+        elif int(self.opts.get("golden_queries", 5)) > 0:
+            field = vector[0]["name"]
+            data["golden_queries"] = fingerprint.golden_queries(
+                self.conn, desc["db_name"], desc["name"], field, indexed[field]["metric_type"], indexed[field], keys,
+                schema["primary_field"], int(self.opts.get("golden_queries", 5)), int(self.opts.get("golden_top_k", 10)))
+        return data
 
     # -------------------------------------------------------------- flush
     def _flush(self, db, name):
@@ -548,7 +579,8 @@ class BackupJob:
         self.store.delete([self.paths.key(layout.IN_PROGRESS)])
         durations = self.timer.total()
         return dict(changed=True, name=self.name, backup_id=self.backup_id, status="complete", resumed=resumed,
-                    location=self.store.url(self.paths.prefix), milvus_version=version, collections=collections,
+                    location=self.store.url(self.paths.prefix), milvus_version=version,
+                    collections=[result_view(c) for c in collections],
                     totals=totals, consistency=consistency, checksums=body["checksums"],
                     copy=dict(server_side=self.stats["server_side"], streaming=self.stats["streaming"],
                               reused=self.stats["reused"], concurrency=int(self.opts.get("concurrency", 16))),
@@ -571,6 +603,7 @@ class BackupJob:
             properties=desc["properties"], indexes=desc["index_protos"], aliases=desc["aliases"],
             load_state=desc["load_state"], partitions=partitions, segments=segments,
             row_count=sum(s["num_rows"] for s in segments), live_row_count=plan.live_rows,
+            verification=plan.verification,
             backup_timestamp=plan.flush_ts or 0,
             backup_time=layout.iso(layout.hybrid_ts_to_datetime(plan.flush_ts)),
             objects=len(objects), bytes=sum(s["size"] for s in segments))
@@ -597,6 +630,16 @@ class BackupJob:
             if self.gc is not None and time.time() - last_renew > renew_every:
                 self.gc.renew()
                 last_renew = time.time()
+
+
+def result_view(entry):
+    """A manifest collection entry without the bulky parts (schema, indexes, golden query vectors)."""
+    view = dict((k, v) for k, v in entry.items() if k not in ("schema", "indexes", "verification"))
+    verification = entry.get("verification")
+    if verification:
+        view["verification"] = dict(pk_fingerprint=verification["pk_fingerprint"],
+                                    golden_queries=len(verification["golden_queries"]), skipped=verification["skipped"])
+    return view
 
 
 def totals_of(collections):
@@ -668,7 +711,8 @@ def create(params, check_mode, warn=None):
         raise InputError("strategy must be one of %s" % ", ".join(STRATEGIES))
     name = layout.validate_backup_name(params.get("name") or layout.default_backup_name())
     for option, minimum in (("concurrency", 1), ("consistency_attempts", 1), ("flush_timeout", 1),
-                            ("gc_pause_seconds", 1), ("max_bytes_per_second", 0)):
+                            ("gc_pause_seconds", 1), ("max_bytes_per_second", 0), ("golden_queries", 0),
+                            ("golden_top_k", 1)):
         if params.get(option) is not None and params[option] < minimum:
             raise InputError("%s must be at least %d, got %s" % (option, minimum, params[option]))
     milvus_store, backup_store = stores_from_params(params, need_milvus=strategy != "meta_only", need_backup=True)

@@ -17,11 +17,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import hashlib
 import json
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import layout
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import NotFoundError, VectoropsError
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
 
 STATUS_COMPLETE = "complete"
@@ -360,7 +362,8 @@ def _from_manifest(backup, coll):
                 properties=coll.get("properties") or {}, indexes=indexes, aliases=coll.get("aliases", []),
                 load_state=coll.get("load_state"), partitions=[dict(name=p["name"], id=p["id"], load_state=p.get("load_state"))
                                                                for p in coll.get("partitions", [])],
-                segments=segments, row_count=coll.get("row_count"), live_row_count=coll.get("live_row_count"))
+                segments=segments, row_count=coll.get("row_count"), live_row_count=coll.get("live_row_count"),
+                verification=coll.get("verification"))
 
 
 def _from_meta(coll):
@@ -401,4 +404,26 @@ def _from_meta(coll):
                 partitions=[dict(name=p.get("partition_name"), id=p.get("partition_id"), load_state=p.get("load_state"))
                             for p in coll.get("partition_backups", []) or []],
                 segments=segments, row_count=sum(s["num_rows"] for s in segments if s["level"] != "L0"),
-                live_row_count=None)
+                live_row_count=None, verification=None)
+
+
+def select_sources(sources, patterns, default_db, backup_name):
+    """The backup's collections named by ``patterns`` (coll, db.coll, db.*); all when empty.
+
+    A pattern without wildcards that matches nothing is an error naming what the backup holds.
+    """
+    if not patterns:
+        return sources
+    chosen, missing = [], []
+    for pattern in patterns:
+        db_pat, coll_pat = parse_pattern(pattern, default_db)
+        hits = [s for s in sources if fnmatch.fnmatchcase(s["db_name"], db_pat) and fnmatch.fnmatchcase(s["name"], coll_pat)]
+        if not hits and not is_glob(db_pat + coll_pat):
+            missing.append(pattern)
+        chosen.extend(h for h in hits if h not in chosen)
+    if missing:
+        raise NotFoundError("backup %r has no collection %s (it has: %s)" % (
+            backup_name, ", ".join(missing), ", ".join("%s.%s" % (s["db_name"], s["name"]) for s in sources)))
+    if not chosen:
+        raise NotFoundError("collections=%s select nothing in backup %r" % (patterns, backup_name))
+    return chosen

@@ -33,7 +33,9 @@ def run_module(argument_spec, runner, supports_check_mode=True, **module_kwargs)
                          error=dict(type="MissingLibraryError", library=exc.library))
     except VectoropsError as exc:
         details = dict(exc.details)
-        partial_result = details.pop("result", None) or {}
+        # What the engine had done before failing (msg and failed are the failure's own).
+        partial_result = dict((k, v) for k, v in (details.pop("result", None) or {}).items()
+                              if k not in ("msg", "failed", "error", "exception"))
         error = dict(type=type(exc).__name__, **details)
         module.fail_json(msg=exc.message, error=error, **partial_result)
     except Exception as exc:  # pylint: disable=broad-except

@@ -108,7 +108,8 @@ class RestoreJob:
     # -------------------------------------------------------------- plan
     def plan(self):
         sources = catalog.collections_of(self.backup)
-        selected = self._select(sources)
+        selected = catalog.select_sources(sources, self.opts.get("collections"), self.conn.default_db,
+                                          self.backup.name)
         renames = parse_renames(self.opts.get("rename"), self.conn.default_db)
         suffix = self.opts.get("suffix") or ""
         plans, seen = [], {}
@@ -122,26 +123,6 @@ class RestoreJob:
             seen[label] = "%s.%s" % (src["db_name"], src["name"])
             plans.append(self._plan_one(src, db, name))
         return plans
-
-    def _select(self, sources):
-        patterns = self.opts.get("collections") or []
-        if not patterns:
-            return sources
-        chosen, missing = [], []
-        import fnmatch  # pylint: disable=import-outside-toplevel
-        for pattern in patterns:
-            db_pat, coll_pat = parse_pattern(pattern, self.conn.default_db)
-            hits = [s for s in sources if fnmatch.fnmatchcase(s["db_name"], db_pat)
-                    and fnmatch.fnmatchcase(s["name"], coll_pat)]
-            if not hits and not is_glob(db_pat + coll_pat):
-                missing.append(pattern)
-            chosen.extend(h for h in hits if h not in chosen)
-        if missing:
-            raise NotFoundError("backup %r has no collection %s (it has: %s)" % (
-                self.backup.name, ", ".join(missing), ", ".join("%s.%s" % (s["db_name"], s["name"]) for s in sources)))
-        if not chosen:
-            raise NotFoundError("collections=%s select nothing in backup %r" % (patterns, self.backup.name))
-        return chosen
 
     def _plan_one(self, src, db, name):
         exists = db in self._databases() and self.conn.call(
@@ -227,8 +208,35 @@ class RestoreJob:
             if staging:
                 self._cleanup_staging(staging_prefix)
         changed = any(r["action"] != "skip" for r in results)
+        durations = self.timer.total()
+        for entry in results:
+            for phase, seconds in (entry.get("durations") or {}).items():
+                durations[phase] = round(durations.get(phase, 0) + seconds, 3)
         return dict(summary, changed=changed, status="restored", collections=results, totals=_totals(results),
-                    durations=self.timer.total())
+                    durations=durations)
+
+    def remove(self, check_mode):
+        """``state=absent``: drop the targets this backup was restored into, and nothing else."""
+        removed, kept = [], []
+        sources = catalog.select_sources(catalog.collections_of(self.backup), self.opts.get("collections"),
+                                         self.conn.default_db, self.backup.name)
+        renames = parse_renames(self.opts.get("rename"), self.conn.default_db)
+        for src in sources:
+            db, name = target_of(src["db_name"], src["name"], renames, self.opts.get("suffix") or "")
+            label = "%s.%s" % (db, name)
+            if db not in self._databases() or not self.conn.call(
+                    "check collection %s" % label, self.conn.client(db).has_collection, name):
+                continue
+            marker = self._properties(db, name).get(RESTORED_FROM)
+            if marker != self.marker:
+                kept.append(dict(target=label, reason="not restored from %s (its mark: %s): left alone"
+                                 % (self.marker, marker or "none")))
+                continue
+            if not check_mode:
+                self._drop(db, name)
+            removed.append(label)
+        return dict(changed=bool(removed), status="absent", backup=self.backup.name, removed=removed, kept=kept,
+                    msg="%s %d restored collection(s)" % ("would remove" if check_mode else "removed", len(removed)))
 
     def _plan_view(self, plan):
         src = plan["source"]
@@ -651,8 +659,12 @@ def validate_options(params):
 
 def restore(params, check_mode, warn=None):
     validate_options(params)
-    milvus_store, backup_store = stores_from_params(params, need_milvus=not params.get("meta_only"), need_backup=True)
+    needs_data = not params.get("meta_only") and params.get("state") != "absent"
+    milvus_store, backup_store = stores_from_params(params, need_milvus=needs_data, need_backup=True)
     backup = catalog.require_complete(backup_store, params["name"])
     with MilvusConnection(params) as conn:
         conn.connect()
-        return RestoreJob(conn, milvus_store, backup_store, backup, params, warn).run(check_mode)
+        job = RestoreJob(conn, milvus_store, backup_store, backup, params, warn)
+        if params.get("state") == "absent":
+            return job.remove(check_mode)
+        return job.run(check_mode)

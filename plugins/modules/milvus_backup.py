@@ -96,6 +96,25 @@ options:
       - How often a collection is planned and copied again when compaction changes it during the copy.
     type: int
     default: 5
+  fingerprint:
+    description:
+      - Record, for each loaded collection, a fingerprint of its primary keys (whole collection and each partition)
+        and golden queries (O(golden_queries) sampled vectors with their top-k ids and distances) in the manifest.
+        M(vectorops.milvus.milvus_verify) compares restored collections against them.
+      - Reads every primary key once (a query iterator on the primary key field only). Collections that are not
+        loaded get none (Milvus answers queries only on loaded collections); the manifest says why.
+    type: bool
+    default: true
+  golden_queries:
+    description:
+      - Number of sampled vectors searched and recorded per collection when O(fingerprint=true). V(0) records none.
+    type: int
+    default: 5
+  golden_top_k:
+    description:
+      - How many nearest neighbours each golden query records.
+    type: int
+    default: 10
   on_incomplete:
     description:
       - What to do when an incomplete backup with this O(name) exists (an interrupted run).
@@ -290,6 +309,9 @@ def main():
         flush_timeout=dict(type="int", default=600),
         consistency_attempts=dict(type="int", default=5),
         on_incomplete=dict(type="str", choices=["resume", "fail"], default="resume"),
+        fingerprint=dict(type="bool", default=True),
+        golden_queries=dict(type="int", default=5),
+        golden_top_k=dict(type="int", default=10),
     )
     run_module(argument_spec, run, required_if=[("state", "absent", ["name"])])
 

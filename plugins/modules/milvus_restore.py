@@ -31,6 +31,15 @@ options:
       - Name of the backup to restore. It must be complete (see M(vectorops.milvus.milvus_backup_info)).
     type: str
     required: true
+  state:
+    description:
+      - V(present) restores.
+      - V(absent) drops the collections this backup was restored into (found with the same O(collections),
+        O(suffix) and O(rename)), but only those carrying this backup's C(vectorops.restored_from) mark; any other
+        collection with a target name is left alone and reported in RV(kept). Used to clean up DR drills.
+    type: str
+    choices: [present, absent]
+    default: present
   collections:
     description:
       - Collections of the backup to restore, by their names in the backup (before O(suffix) or O(rename)), as
@@ -188,6 +197,12 @@ EXAMPLES = r"""
     replace: true
     keep_replaced: true
 
+- name: Remove the scratch copies of a drill (only collections restored from this backup)
+  vectorops.milvus.milvus_restore:
+    name: my_backup
+    suffix: _drill_20261121
+    state: absent
+
 - name: Preview a restore
   vectorops.milvus.milvus_restore:
     name: nightly_2026_11_21
@@ -204,24 +219,24 @@ backup:
   sample: my_backup
 backup_id:
   description: Id of the restored backup.
-  returned: always
+  returned: when state=present
   type: str
 backup_format:
   description: V(vectorops) or V(milvus-backup).
-  returned: always
+  returned: when state=present
   type: str
 status:
-  description: V(restored), V(planned) (check mode) or V(failed).
+  description: V(restored), V(planned) (check mode), V(failed), or V(absent) with O(state=absent).
   returned: always
   type: str
 milvus_reads_from:
   description: The bucket and root path Milvus imports from (O(milvus_storage)).
-  returned: always
+  returned: when state=present
   type: str
   sample: s3://milvus-bucket/files at http://minio:9000
 staging:
   description: Whether the backup had to be copied into Milvus's bucket first (C(needed)) and where (C(location)).
-  returned: always
+  returned: when state=present
   type: dict
   sample: {"needed": true, "location": "s3://milvus-bucket/files/restore-temp-3f2a9c1b7d0e/ at http://minio:9000"}
 collections:
@@ -233,17 +248,28 @@ collections:
     - C(import_jobs) (per segment the Milvus import tasks and their state), C(indexes_created), C(load_state),
       C(aliases) (C(restored), C(skipped) with reasons, C(moved) by a replace), C(swap) (for O(replace)) and
       C(durations) per phase (C(create), C(staging), C(import), C(index), C(load)).
-  returned: always
+  returned: when state=present
   type: list
   elements: dict
 totals:
   description: C(collections), C(segments), C(objects), C(bytes), C(rows_expected), C(rows_restored).
-  returned: always
+  returned: when state=present
   type: dict
 durations:
-  description: Seconds per phase over all collections, and C(total).
+  description: Seconds per phase summed over all collections (C(preflight), C(staging), C(create), C(import),
+    C(index), C(load)), and C(total), the wall-clock time of the whole restore.
   returned: when not in check mode
   type: dict
+removed:
+  description: Collections dropped (or that would be dropped in check mode) with O(state=absent).
+  returned: when state=absent
+  type: list
+  elements: str
+kept:
+  description: Targets left alone with O(state=absent) because they were not restored from this backup, with the reason.
+  returned: when state=absent
+  type: list
+  elements: dict
 """
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
@@ -255,6 +281,7 @@ def main():
     argument_spec = common_spec()
     argument_spec.update(
         name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
         collections=dict(type="list", elements="str", default=[]),
         suffix=dict(type="str"),
         rename=dict(type="list", elements="str", default=[]),

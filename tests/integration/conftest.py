@@ -70,7 +70,8 @@ def playbook(milvus_env):
     collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ["VECTOROPS_COLLECTIONS_DIR"]
 
     def run(path, extra_vars=None, env=None, check=False, args=()):
-        full = path if os.path.isabs(path) else os.path.join(HERE, "playbooks", path)
+        # An absolute path, a playbook under tests/integration/playbooks, or a collection playbook by FQCN.
+        full = path if os.path.isabs(path) or not path.endswith(".yml") else os.path.join(HERE, "playbooks", path)
         cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), full,
                "-e", json.dumps(extra_vars or {})] + list(args)
         if check:

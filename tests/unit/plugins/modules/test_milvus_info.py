@@ -59,3 +59,15 @@ def test_secrets_are_marked_no_log(run_module, monkeypatch):
                                   "milvus_storage": {"bucket": "b", "secret_key": "sk-789", "access_key": "ak"}})
     assert {"pw-123", "tok-456", "sk-789"} <= seen["no_log_values"]
     assert "ak" not in seen["no_log_values"]
+
+
+def test_partial_results_do_not_clash_with_the_failure_message(run_module):
+    """An engine error may carry what was done so far; its own msg must not break fail_json."""
+    from ansible_collections.vectorops.milvus.plugins.module_utils.errors import VectoropsError  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module as wrapper  # pylint: disable=import-outside-toplevel
+
+    def engine(module):
+        raise VectoropsError("the real message", result=dict(msg="stale", failed=False, checks=[1], changed=False))
+
+    result = run_module(lambda: wrapper({}, engine), {})
+    assert result["failed"] and result["msg"] == "the real message" and result["checks"] == [1]
