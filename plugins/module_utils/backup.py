@@ -358,7 +358,7 @@ class BackupJob:
             return data
         schema = desc["schema"]
         fp = fingerprint.pk_fingerprint(self.conn, desc["db_name"], desc["name"], schema["primary_field"],
-                                        [p["name"] for p in desc["partitions"]])
+                                        fingerprint.partitions_to_fingerprint(desc))
         keys = fp.pop("keys")
         data["pk_fingerprint"] = fp
         plan.live_rows = fp["collection"]["count"]

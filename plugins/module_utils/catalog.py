@@ -62,13 +62,17 @@ class StoredBackup:
         self.format = UNKNOWN
         self.status = STATUS_INCOMPLETE
         self.exists = False
+        self.last_modified = None
 
     # -------------------------------------------------------------- loading
     def load(self):
-        keys = set(o.key for o in self.store.list(self.paths.prefix))
+        objects = list(self.store.list(self.paths.prefix))
+        keys = set(o.key for o in objects)
         self.exists = bool(keys)
         if not keys:
             return self
+        times = [o.modified for o in objects if o.modified is not None]
+        self.last_modified = max(times) if times else None
 
         def has(rel):
             return self.paths.key(rel) in keys
@@ -141,7 +145,8 @@ class StoredBackup:
                       location=self.store.url(self.paths.prefix), problems=list(self.problems),
                       backup_id=None, created_at=None, backup_time=None, size=None, objects=None,
                       collections=[], rows=None, milvus_version=None, tool_version=None,
-                      verified_at=None, verified_level=None, in_progress=self.in_progress)
+                      verified_at=None, verified_level=None, in_progress=self.in_progress,
+                      last_modified=layout.iso(self.last_modified))
         if self.manifest:
             m = self.manifest
             backup = m.get("backup", {})

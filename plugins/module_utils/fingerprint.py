@@ -93,6 +93,14 @@ def pk_fingerprint(conn, db, name, primary_field, partitions=None):
     return dict(collection=total.as_dict(), partitions=result, keys=keys)
 
 
+def partitions_to_fingerprint(description):
+    """Partition names to fingerprint one by one, or None: Milvus refuses partition-scoped queries on
+    partition-key collections, which get a collection-wide fingerprint only."""
+    if description["schema"].get("partition_key_field"):
+        return None
+    return [p["name"] for p in description["partitions"]]
+
+
 def content_fingerprint(conn, db, name):
     digest = Digest()
     for row in iterate(conn, db, name, ["*"]):

@@ -102,7 +102,12 @@ def hybrid_ts_to_datetime(ts):
 
 
 def iso(dt):
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if dt else None
+    """UTC ISO 8601 text of a datetime (aware datetimes are converted to UTC first)."""
+    if not dt:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utcnow():

@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import base64
 import collections
+import datetime
 import errno
 import hashlib
 import io
@@ -58,8 +59,9 @@ MULTIPART_COPY_PART = 256 * 1024 * 1024
 CREDENTIAL_ERRORS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
                      "InvalidClientTokenId", "AuthorizationHeaderMalformed")
 
-ObjectInfo = collections.namedtuple("ObjectInfo", ["key", "size", "checksum_sha256"])
-# checksum_sha256: hex digest when the store already knows it (local files, S3 checksums), else None
+ObjectInfo = collections.namedtuple("ObjectInfo", ["key", "size", "checksum_sha256", "modified"], defaults=(None,))
+# checksum_sha256: hex digest when the store already knows it (S3 checksums), else None
+# modified: last modification as an aware datetime when the listing tells (S3 LastModified, file mtime)
 
 CopyResult = collections.namedtuple("CopyResult", ["size", "sha256", "sha256_source", "method"])
 # sha256_source: "streamed" (hashed while copying), "s3-checksum" (computed by the server),
@@ -310,7 +312,7 @@ class S3Store(ObjectStore):
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []) or []:
-                    yield ObjectInfo(item["Key"], int(item["Size"]), None)
+                    yield ObjectInfo(item["Key"], int(item["Size"]), None, item.get("LastModified"))
         except (ClientError, BotoCoreError) as exc:
             raise self.error(exc, "list objects", prefix)
 
@@ -451,9 +453,11 @@ class LocalStore(ObjectStore):
                 key = os.path.relpath(full, self.base).replace(os.sep, "/")
                 if key.startswith(prefix):
                     try:
-                        found.append(ObjectInfo(key, os.path.getsize(full), None))
+                        stat = os.stat(full)
                     except FileNotFoundError:
                         continue
+                    found.append(ObjectInfo(key, stat.st_size, None, datetime.datetime.fromtimestamp(
+                        stat.st_mtime, tz=datetime.timezone.utc)))
         return iter(sorted(found))
 
     def has_objects(self, prefix):

@@ -191,11 +191,12 @@ def verify_collection(conn, source, db, name, recall_threshold, check_indexes):
                                 "the backup recorded no live row count (collection not loaded at backup time)"))
         fp_want = verification.get("pk_fingerprint")
         if fp_want:
-            fp_have = fingerprint.pk_fingerprint(conn, db, name, desc["schema"]["primary_field"], parts_have)
+            fp_have = fingerprint.pk_fingerprint(conn, db, name, desc["schema"]["primary_field"],
+                                                 fingerprint.partitions_to_fingerprint(desc))
             fp_have.pop("keys")
             checks.append(check("pk_fingerprint", label, fp_have["collection"] == fp_want["collection"],
                                 fp_want["collection"], fp_have["collection"]))
-            for part in parts_want:
+            for part in sorted(fp_want.get("partitions") or {}):
                 want_p, have_p = fp_want["partitions"].get(part), fp_have["partitions"].get(part)
                 checks.append(check("partition_rows_and_pk_fingerprint", "%s/%s" % (label, part),
                                     want_p == have_p, want_p, have_p))

@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_backup_prune
+short_description: Delete old Milvus backups according to a retention policy
+version_added: 0.1.0
+description:
+  - Applies a retention policy to the backups under a backup root (written by M(vectorops.milvus.milvus_backup) or
+    by milvus-backup) and deletes the rest, completion marker first.
+  - The newest complete backup and the newest verified backup (see M(vectorops.milvus.milvus_verify)) are always
+    kept, whatever the policy says, so retention can never delete the last good backup.
+  - Rules add up. A complete backup is kept when any rule keeps it. O(keep_last) keeps the N newest.
+    O(keep_daily), O(keep_weekly), O(keep_monthly) and O(keep_yearly) keep the newest backup of each of the last N days,
+    ISO weeks, months and years that have backups, in O(timezone) (grandfather-father-son). O(max_age) keeps every backup
+    younger than that.
+  - Incomplete or corrupt backups (interrupted runs) are kept for O(keep_incomplete_for), then deleted, but never while
+    another run is still writing them.
+  - Check mode is a dry run. Every backup gets V(keep) or V(delete) with the reasons.
+options:
+  keep_last:
+    description:
+      - Keep the N newest complete backups.
+    type: int
+  keep_daily:
+    description:
+      - Keep the newest backup of each of the last N days that have backups.
+    type: int
+  keep_weekly:
+    description:
+      - Keep the newest backup of each of the last N ISO weeks that have backups.
+    type: int
+  keep_monthly:
+    description:
+      - Keep the newest backup of each of the last N months that have backups.
+    type: int
+  keep_yearly:
+    description:
+      - Keep the newest backup of each of the last N years that have backups.
+    type: int
+  max_age:
+    description:
+      - Keep every complete backup younger than this; older ones only if another rule keeps them.
+      - Seconds, or a number with a unit, V(90m), V(12h), V(30d), V(2w).
+    type: str
+  keep_incomplete_for:
+    description:
+      - How long an incomplete or corrupt backup is kept before it is deleted (same format as O(max_age)).
+    type: str
+    default: 1d
+  timezone:
+    description:
+      - IANA time zone whose days, weeks, months and years the GFS rules count, for example V(Europe/Berlin).
+    type: str
+    default: UTC
+  name_pattern:
+    description:
+      - Only backups whose name matches this shell pattern are considered, for example V(nightly_*) when several
+        schedules share a backup root. Others are not touched and not listed.
+    type: str
+    default: "*"
+extends_documentation_fragment:
+  - vectorops.milvus.milvus
+  - vectorops.milvus.milvus.milvus_storage
+  - vectorops.milvus.milvus.backup_storage
+attributes:
+  check_mode:
+    support: full
+    description: Dry run. Returns the decision and reasons for every backup and deletes nothing.
+  diff_mode:
+    support: none
+    description: The decisions are in the result instead.
+notes:
+  - At least one of O(keep_last), O(keep_daily), O(keep_weekly), O(keep_monthly), O(keep_yearly) or O(max_age) is
+    required; a policy that would keep nothing is never assumed.
+  - Needs only O(backup_storage); the Milvus connection options are accepted for C(module_defaults) but not used.
+seealso:
+  - module: vectorops.milvus.milvus_backup
+  - module: vectorops.milvus.milvus_backup_info
+author:
+  - vectorops.milvus maintainers (@vectorops)
+"""
+
+EXAMPLES = r"""
+- name: Keep 7 daily, 4 weekly and 6 monthly backups (Berlin days), and everything from the last 24 hours
+  vectorops.milvus.milvus_backup_prune:
+    keep_daily: 7
+    keep_weekly: 4
+    keep_monthly: 6
+    max_age: 24h
+    timezone: Europe/Berlin
+    name_pattern: "nightly_*"
+  register: pruned
+
+- name: What would be deleted, and why
+  vectorops.milvus.milvus_backup_prune:
+    keep_last: 5
+  check_mode: true
+  register: plan
+
+- name: Show the reasons
+  ansible.builtin.debug:
+    msg: "{{ plan.decisions | map(attribute='name') | zip(plan.decisions | map(attribute='reasons')) }}"
+"""
+
+RETURN = r"""
+location:
+  description: The backup root.
+  returned: always
+  type: str
+decisions:
+  description: Every considered backup with C(name), C(action) (V(keep) or V(delete)), C(reasons), C(status),
+    C(format), C(backup_time) and C(verified_at), newest first.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {"name": "nightly_3", "action": "keep", "reasons": ["newest complete backup: always kept", "keep_last 2 (#1)"]}
+    - {"name": "nightly_1", "action": "delete", "reasons": ["complete, but no rule keeps it (3.0d old)"]}
+kept:
+  description: Names of the kept backups.
+  returned: always
+  type: list
+  elements: str
+deleted:
+  description: Names of the deleted backups (in check mode, those that would be deleted).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
+from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
+from ansible_collections.vectorops.milvus.plugins.module_utils.retention import prune
+
+
+def main():
+    argument_spec = common_spec()
+    argument_spec.update(
+        keep_last=dict(type="int"),
+        keep_daily=dict(type="int"),
+        keep_weekly=dict(type="int"),
+        keep_monthly=dict(type="int"),
+        keep_yearly=dict(type="int"),
+        max_age=dict(type="str"),
+        keep_incomplete_for=dict(type="str", default="1d"),
+        timezone=dict(type="str", default="UTC"),
+        name_pattern=dict(type="str", default="*"),
+    )
+    run_module(argument_spec, lambda module: prune(module.params, module.check_mode))
+
+
+if __name__ == "__main__":
+    main()
