@@ -40,7 +40,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     NotFoundError,
     VectoropsError,
 )
-from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, describe_collection_proto
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern, validate_name
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import S3Store, copy_object, stores_from_params
@@ -156,8 +156,7 @@ class RestoreJob:
         return self._dbs
 
     def _properties(self, db, name):
-        resp = self.conn.rpc("describe collection %s.%s" % (db, name), "DescribeCollection",
-                             milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        resp = describe_collection_proto(self.conn, db, name)
         return dict((p.key, p.value) for p in resp.properties)
 
     def staging_needed(self):
@@ -333,8 +332,7 @@ class RestoreJob:
 
     def _drop(self, db, name, quiet=False):
         try:
-            desc = self.conn.rpc("describe %s.%s" % (db, name), "DescribeCollection",
-                                 milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+            desc = describe_collection_proto(self.conn, db, name)
             for alias in desc.aliases:
                 self.conn.rpc("drop alias %s" % alias, "DropAlias", milvus_pb2.DropAliasRequest(db_name=db, alias=alias),
                               db_name=db)
@@ -366,8 +364,7 @@ class RestoreJob:
                         if k != RESTORED_FROM],
             num_partitions=len(src["partitions"]) if has_partition_key else 0)
         self.conn.rpc("create collection %s.%s" % (db, name), "CreateCollection", request, db_name=db)
-        created = self.conn.rpc("describe %s.%s" % (db, name), "DescribeCollection",
-                                milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        created = describe_collection_proto(self.conn, db, name)
         want = dict((f.name, f.fieldID) for f in schema.fields)
         have = dict((f.name, f.fieldID) for f in created.schema.fields)
         if want and all(want.values()) and any(have.get(k) != v for k, v in want.items()):
@@ -378,23 +375,22 @@ class RestoreJob:
         if not has_partition_key:
             for part in src["partitions"]:
                 if part["name"] != "_default":
-                    self.conn.rpc("create partition %s" % part["name"], "CreatePartition",
-                                  milvus_pb2.CreatePartitionRequest(db_name=db, collection_name=name,
-                                                                    partition_name=part["name"]), db_name=db)
+                    self._create_partition(db, name, part["name"])
 
     def _check_existing_schema(self, src, db, name):
         want = [(f.name, f.data_type) for f in self._schema(src, name).fields]
-        resp = self.conn.rpc("describe %s.%s" % (db, name), "DescribeCollection",
-                             milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=name), db_name=db)
+        resp = describe_collection_proto(self.conn, db, name)
         have = [(f.name, f.data_type) for f in resp.schema.fields if not f.is_dynamic]
         if want != have:
             raise VectoropsError("skip_create=true but %s.%s has fields %s, the backup has %s" % (db, name, have, want))
         parts = set(self.conn.call("list partitions", self.conn.client(db).list_partitions, name))
-        missing = [p["name"] for p in src["partitions"] if p["name"] not in parts]
-        for part in missing:
-            self.conn.rpc("create partition %s" % part, "CreatePartition",
-                          milvus_pb2.CreatePartitionRequest(db_name=db, collection_name=name, partition_name=part),
-                          db_name=db)
+        for part in [p["name"] for p in src["partitions"] if p["name"] not in parts]:
+            self._create_partition(db, name, part)
+
+    def _create_partition(self, db, name, partition):
+        self.conn.rpc("create partition %s of %s.%s" % (partition, db, name), "CreatePartition",
+                      milvus_pb2.CreatePartitionRequest(db_name=db, collection_name=name, partition_name=partition),
+                      db_name=db)
 
     # -------------------------------------------------------------- data
     def _stage(self, plan, staging_prefix):
@@ -584,8 +580,7 @@ class RestoreJob:
         aliases back.
         """
         aside = ("%s__vo_replaced_%s" % (live, self.restore_id))[:255]
-        desc = self.conn.rpc("describe %s.%s" % (db, live), "DescribeCollection",
-                             milvus_pb2.DescribeCollectionRequest(db_name=db, collection_name=live), db_name=db)
+        desc = describe_collection_proto(self.conn, db, live)
         aliases = sorted(desc.aliases)
 
         def rename(old, new):

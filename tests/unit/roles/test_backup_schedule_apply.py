@@ -108,3 +108,27 @@ def test_absent_leaves_foreign_objects_alone(emulator, tmp_path):
     assert [o["metadata"]["name"] for o in others] == ["other-backup"]
     play(emulator, tmp_path, dict(ROLE_VARS, backup_schedule_name="other-backup", backup_schedule_state="absent"))
     assert emulator.objects("batch/v1", "CronJob", namespace="milvus") == []
+
+
+def test_fleet_playbook_applies_each_deployment_with_its_own_context(emulator, tmp_path):
+    """playbooks/backup_schedule.yml: one inventory host per Milvus deployment, each with its own settings."""
+    inventory = {"milvus_deployments": {"hosts": {
+        "prod-eu": dict(ROLE_VARS, backup_schedule_namespace="prod-eu", k8s_context="k8s-emulator",
+                        k8s_kubeconfig=emulator.kubeconfig, backup_schedule_schedule="0 1 * * *"),
+        "prod-us": dict(ROLE_VARS, backup_schedule_namespace="prod-us", backup_schedule_verify=False,
+                        backup_schedule_drill=False, backup_schedule_prometheus_rule=False),
+    }}}
+    (tmp_path / "fleet.yml").write_text(yaml.safe_dump(inventory))
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("K8S_AUTH_") and k != "KUBECONFIG")
+    env.update(K8S_AUTH_KUBECONFIG=emulator.kubeconfig, ANSIBLE_LOCALHOST_WARNING="false", TMPDIR=emulator.tmpdir,
+               ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ["VECTOROPS_COLLECTIONS_DIR"],
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           str(tmp_path / "fleet.yml"), "vectorops.milvus.backup_schedule"],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    eu = emulator.objects("batch/v1", "CronJob", namespace="prod-eu")
+    us = emulator.objects("batch/v1", "CronJob", namespace="prod-us")
+    assert sorted(c["metadata"]["name"] for c in eu) == ["milvus-backup", "milvus-backup-drill", "milvus-backup-verify"]
+    assert [c["metadata"]["name"] for c in us] == ["milvus-backup"]
+    assert [c["spec"]["schedule"] for c in eu if c["metadata"]["name"] == "milvus-backup"] == ["0 1 * * *"]
