@@ -81,7 +81,9 @@ class MilvusConnection:
     def __init__(self, params):
         require_pymilvus()
         self.params = dict((k, params.get(k)) for k in CONNECTION_KEYS)
-        self.uri = self.params["uri"] or DEFAULT_URI
+        self.full_uri = self.params["uri"] or DEFAULT_URI
+        # What messages, results and manifests show: never credentials embedded in the URI.
+        self.uri = redact_uri(self.full_uri)
         self.default_db = self.params["db_name"] or DEFAULT_DB
         self.timeout = float(self.params["timeout"] or 30)
         self._clients = {}
@@ -90,9 +92,9 @@ class MilvusConnection:
     # ------------------------------------------------------------ connecting
     def _build_client_kwargs(self):
         p = self.params
-        if "://" not in self.uri:
+        if "://" not in self.full_uri:
             raise InputError("uri must look like http://host:19530 or https://host:443, got %r" % self.uri)
-        kwargs = dict(uri=self.uri, timeout=self.timeout)
+        kwargs = dict(uri=self.full_uri, timeout=self.timeout)
         if p["token"]:
             kwargs["token"] = p["token"]
         elif p["user"] or p["password"]:
@@ -104,7 +106,7 @@ class MilvusConnection:
                 raise InputError("%s file %s does not exist" % (key, p[key]))
         if bool(p["client_cert"]) != bool(p["client_key"]):
             raise InputError("client_cert and client_key must be given together for mutual TLS")
-        secure = self.uri.startswith("https://") or bool(p["ca_cert"] or p["client_cert"])
+        secure = self.full_uri.startswith("https://") or bool(p["ca_cert"] or p["client_cert"])
         if secure:
             kwargs["secure"] = True
             if p["client_cert"]:
@@ -223,6 +225,15 @@ def status_of(response):
     if response is not None and response.DESCRIPTOR.full_name == "milvus.proto.common.Status":
         return response
     return getattr(response, "status", None)
+
+
+def redact_uri(uri):
+    """``https://user:secret@host:443/db`` -> ``https://host:443/db``."""
+    scheme, sep, rest = (uri or "").partition("://")
+    if not sep:
+        return uri
+    host, slash, path = rest.partition("/")
+    return "%s://%s%s%s" % (scheme, host.rpartition("@")[2], slash, path)
 
 
 def check_status(what, status, uri=""):

@@ -63,14 +63,16 @@ def test_backup_of_every_shape(shapes_backup, shapes, backup_store, stack):
     by_name = dict(("%s.%s" % (c["db_name"], c["name"]), c) for c in result["collections"])
     assert set(by_name) == set(shapes)
     for label, want in shapes.items():
-        assert by_name[label]["row_count"] == want["rows"], label
+        # Rows in the backed-up segments: every inserted row until Milvus's auto-compaction applies the
+        # deletes (events_auto deletes a quarter of its rows, enough to trigger it at any moment).
+        assert want["live"] <= by_name[label]["row_count"] <= want["rows"], label
         if by_name[label]["live_row_count"] is not None:
             assert by_name[label]["live_row_count"] == want["live"], label
     assert by_name["default.catalog"]["partitions"][0]["name"] == "_default"
     assert [p["name"] for p in by_name["default.catalog"]["partitions"]] == ["_default", "p_2023", "p_2024", "p_2025"]
     assert by_name["vo_db2.docs_varchar"]["aliases"] == ["docs_live"]
     assert by_name["vo_db2.events_auto"]["load_state"] == "NotLoad"
-    assert result["totals"]["rows"] == sum(w["rows"] for w in shapes.values())
+    assert sum(w["live"] for w in shapes.values()) <= result["totals"]["rows"] <= sum(w["rows"] for w in shapes.values())
     assert result["copy"]["server_side"] == result["totals"]["objects"]  # same endpoint: no bytes through us
     assert result["consistency"]["consistent"] and result["consistency"]["gc_pause"]["held"] is False
     assert "404" in result["consistency"]["gc_pause"]["reason"]

@@ -1,9 +1,10 @@
 """milvus_info through ansible-playbook against Milvus 2.3.5 (+ SeaweedFS) and Milvus Lite."""
 
+import os
 import subprocess
 import sys
-import os
 
+import pytest
 from pymilvus import DataType, MilvusClient
 
 from conftest import free_loopback_port
@@ -113,3 +114,15 @@ def test_ansible_doc_renders_every_option_with_description_and_examples(milvus_e
         assert name in text
     assert set(options["backup_storage"]["suboptions"]) >= {"type", "path", "bucket", "endpoint", "secret_key"}
     assert "EXAMPLES:" in text and "vectorops.milvus.milvus_info:" in text
+
+
+@pytest.mark.parametrize("role", ["dr_drill", "backup_schedule"])
+def test_ansible_doc_renders_the_roles(milvus_env, role):
+    collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ["VECTOROPS_COLLECTIONS_DIR"]
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    env = dict(milvus_env, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR="1")
+    import json  # pylint: disable=import-outside-toplevel
+    doc = json.loads(subprocess.run([ansible_doc, "-t", "role", "--json", "vectorops.milvus.%s" % role], env=env,
+                                    capture_output=True, text=True, check=True).stdout)
+    options = doc["vectorops.milvus.%s" % role]["entry_points"]["main"]["options"]
+    assert options and all(name.startswith(role + "_") and spec["description"] for name, spec in options.items())

@@ -131,3 +131,11 @@ def test_rpc_checks_bare_status_responses(monkeypatch):
         conn.rpc("create alias", "CreateAlias", milvus_pb2.CreateAliasRequest())
     with pytest.raises(NotFoundError, match="collection not found"):
         conn.rpc("load state", "GetLoadState", milvus_pb2.GetLoadStateRequest())
+
+
+def test_credentials_in_the_uri_never_show():
+    conn = milvus.MilvusConnection(params(uri="https://root:s3cret@milvus.example:443/db1"))
+    assert conn.uri == "https://milvus.example:443/db1"
+    assert conn._client_kwargs["uri"] == "https://root:s3cret@milvus.example:443/db1"  # pylint: disable=protected-access
+    assert "s3cret" not in conn.describe_connect_error(RuntimeError("Fail connecting")).message
+    assert milvus.redact_uri("http://h:19530") == "http://h:19530"
