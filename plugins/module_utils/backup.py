@@ -48,6 +48,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import 
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import select_collections
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import copy_object, stores_from_params
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
 
 try:
     from pymilvus.grpc_gen import milvus_pb2
@@ -60,28 +61,6 @@ STALE_AFTER_SECONDS = 180
 
 
 # ------------------------------------------------------------------ helpers
-class Timer:
-    def __init__(self):
-        self.durations = {}
-        self._start = time.time()
-
-    def phase(self, name):
-        timer = self
-
-        class _Phase:
-            def __enter__(self):
-                self.start = time.time()
-
-            def __exit__(self, *exc):
-                timer.durations[name] = round(timer.durations.get(name, 0) + time.time() - self.start, 3)
-
-        return _Phase()
-
-    def total(self):
-        self.durations["total"] = round(time.time() - self._start, 3)
-        return self.durations
-
-
 class RateLimiter:
     """Token bucket over bytes, shared by all copy threads; ``rate`` <= 0 means unlimited."""
 
@@ -392,16 +371,14 @@ class BackupJob:
         segment_ids = list(resp.coll_segIDs[name].data) if name in resp.coll_segIDs else []
         flush_ts = resp.coll_flush_ts[name] if name in resp.coll_flush_ts else 0
         seal_time = resp.coll_seal_times[name] if name in resp.coll_seal_times else 0
-        deadline = time.time() + float(self.opts.get("flush_timeout", 600))
         state = milvus_pb2.GetFlushStateRequest(segmentIDs=segment_ids, flush_ts=flush_ts, db_name=db,
                                                 collection_name=name)
-        poll = 0.05
-        while not self.conn.rpc("flush state of %s" % label, "GetFlushState", state, db_name=db).flushed:
-            if time.time() > deadline:
-                raise ConsistencyError("flush of %s did not finish within flush_timeout=%ss; nothing was marked "
-                                       "complete" % (label, self.opts.get("flush_timeout", 600)))
-            time.sleep(poll)
-            poll = min(poll * 2, 1.0)
+        flush_timeout = self.opts.get("flush_timeout", 600)
+        wait_until(lambda: self.conn.rpc("flush state of %s" % label, "GetFlushState", state, db_name=db).flushed,
+                   flush_timeout,
+                   lambda: "flush of %s did not finish within flush_timeout=%ss; nothing was marked complete"
+                   % (label, flush_timeout),
+                   interval=0.05, max_interval=1.0)
         return flush_ts, seal_time
 
     # -------------------------------------------------------------- plan

@@ -32,7 +32,6 @@ import time
 import uuid
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout
-from ansible_collections.vectorops.milvus.plugins.module_utils.backup import Timer
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
@@ -44,6 +43,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import Mil
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern, validate_name
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import S3Store, copy_object, stores_from_params
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
 
 try:
     from google.protobuf import json_format
@@ -251,7 +251,7 @@ class RestoreJob:
         view = self._plan_view(plan)
         if plan["action"] == "skip":
             return dict(view, rows_restored=None, skipped=plan["reason"], durations={})
-        durations = {}
+        phases = Timer()
         final_db, final_name = plan["db_name"], plan["name"]
         work_name = final_name
         if plan["action"] == "replace":
@@ -260,41 +260,36 @@ class RestoreJob:
         prefix = self.backup.paths.prefix
         if plan["segments"]:
             # Staging (and its checksum checks) comes before any DDL: a damaged backup creates nothing.
-            started = time.time()
-            if staging:
-                self._stage(plan, staging_prefix)
-                prefix = staging_prefix
-            elif self.opts.get("verify_checksums"):
-                self._verify_objects(plan)
-            durations["staging"] = round(time.time() - started, 3)
+            with phases.phase("staging"):
+                if staging:
+                    self._stage(plan, staging_prefix)
+                    prefix = staging_prefix
+                elif self.opts.get("verify_checksums"):
+                    self._verify_objects(plan)
         try:
-            started = time.time()
-            self._ensure_database(final_db)
-            if plan["action"] == "drop_and_create":
-                self._drop(final_db, final_name)
-            if plan["action"] != "import_into_existing":
-                self._create(src, final_db, work_name)
-                created = True
-            else:
-                self._check_existing_schema(src, final_db, work_name)
-            durations["create"] = round(time.time() - started, 3)
+            with phases.phase("create"):
+                self._ensure_database(final_db)
+                if plan["action"] == "drop_and_create":
+                    self._drop(final_db, final_name)
+                if plan["action"] != "import_into_existing":
+                    self._create(src, final_db, work_name)
+                    created = True
+                else:
+                    self._check_existing_schema(src, final_db, work_name)
             jobs = []
             if plan["segments"]:
-                started = time.time()
-                jobs = self._import(src, plan["segments"], final_db, work_name, prefix)
-                durations["import"] = round(time.time() - started, 3)
+                with phases.phase("import"):
+                    jobs = self._import(src, plan["segments"], final_db, work_name, prefix)
             rows = self._count(final_db, work_name)
             expected, live = self._expected(src)
             if plan["segments"] and expected is not None and rows != expected:
                 raise ConsistencyError("restored %s.%s holds %d rows, the backup says %d%s; the restored collection was "
                                        "dropped" % (final_db, work_name, rows, expected,
                                                     "" if live else " (rows in its segments)"))
-            started = time.time()
-            indexes = self._indexes(src, final_db, work_name) if self.opts.get("restore_index", True) else []
-            durations["index"] = round(time.time() - started, 3)
-            started = time.time()
-            load_state = self._load(src, final_db, work_name, bool(indexes))
-            durations["load"] = round(time.time() - started, 3)
+            with phases.phase("index"):
+                indexes = self._indexes(src, final_db, work_name) if self.opts.get("restore_index", True) else []
+            with phases.phase("load"):
+                load_state = self._load(src, final_db, work_name, bool(indexes))
             swap = None
             if plan["action"] == "replace":
                 swap = self._swap(final_db, final_name, work_name)
@@ -311,7 +306,7 @@ class RestoreJob:
         return dict(view, rows_restored=rows, rows_match=None if expected is None else rows == expected,
                     live_rows_expected=src.get("live_row_count"), rows_in_backup_segments=src.get("row_count"),
                     import_jobs=jobs, indexes_created=indexes, load_state=load_state, aliases=aliases, swap=swap,
-                    skipped=None, durations=durations)
+                    skipped=None, durations=phases.durations)
 
     def _expected(self, src):
         """(expected row count, whether it counts live rows): live rows when the backup recorded them."""
@@ -446,31 +441,34 @@ class RestoreJob:
                 db_name=db, collection_name=name, partition_name=partitions.get(seg["partition_id"], ""),
                 files=files, options=opts)))
         timeout = float(self.opts.get("import_timeout", 3600))
-        deadline = time.time() + timeout
+        started = time.time()
+
+        def wait_for_task(seg_id, task):
+            last = {}
+
+            def finished():
+                state = self.conn.rpc("import state", "GetImportState",
+                                      milvus_pb2.GetImportStateRequest(task=task), db_name=db)
+                last.update(state=state, info=dict((kv.key, kv.value) for kv in state.infos))
+                if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
+                    raise MilvusOperationError("import of segment %s into %s.%s failed (task %s): %s"
+                                               % (seg_id, db, name, task,
+                                                  last["info"].get("failed_reason") or "no reason"))
+                return state.state == IMPORT_DONE and dict(task=task, state="Completed", rows=state.row_count)
+
+            def timed_out():
+                return ("import of segment %s into %s.%s did not finish within import_timeout=%ss "
+                        "(task %s, state %s, progress %s%%)"
+                        % (seg_id, db, name, int(timeout), task, common_pb2.ImportState.Name(last["state"].state),
+                           last["info"].get("progress_percent", "?")))
+
+            # One deadline for the whole import phase, shared by every task.
+            return wait_until(finished, max(0.0, started + timeout - time.time()), timed_out)
 
         def run(item):
             seg_id, request = item
             resp = self.conn.rpc("import segment %s into %s.%s" % (seg_id, db, name), "Import", request, db_name=db)
-            states = []
-            for task in resp.tasks:
-                while True:
-                    state = self.conn.rpc("import state", "GetImportState",
-                                          milvus_pb2.GetImportStateRequest(task=task), db_name=db)
-                    info = dict((kv.key, kv.value) for kv in state.infos)
-                    if state.state == IMPORT_DONE:
-                        states.append(dict(task=task, state="Completed", rows=state.row_count))
-                        break
-                    if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
-                        raise MilvusOperationError("import of segment %s into %s.%s failed (task %s): %s"
-                                                   % (seg_id, db, name, task, info.get("failed_reason") or "no reason"))
-                    if time.time() > deadline:
-                        raise ConsistencyError("import of segment %s into %s.%s did not finish within import_timeout=%ss "
-                                               "(task %s, state %s, progress %s%%)"
-                                               % (seg_id, db, name, int(timeout), task,
-                                                  common_pb2.ImportState.Name(state.state),
-                                                  info.get("progress_percent", "?")))
-                    time.sleep(0.5)
-            return dict(segment=seg_id, tasks=states)
+            return dict(segment=seg_id, tasks=[wait_for_task(seg_id, task) for task in resp.tasks])
 
         jobs = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
@@ -504,8 +502,7 @@ class RestoreJob:
             self.conn.rpc("create index %s on %s.%s" % (index["index_name"], db, name), "CreateIndex", request, db_name=db)
             created.append(dict(field_name=index["field_name"], index_name=index["index_name"],
                                 index_type=params.get("index_type"), metric_type=params.get("metric_type")))
-        deadline = time.time() + float(self.opts.get("index_timeout", 3600))
-        while created:
+        def built():
             resp = self.conn.rpc("describe index of %s.%s" % (db, name), "DescribeIndex",
                                  milvus_pb2.DescribeIndexRequest(db_name=db, collection_name=name), db_name=db)
             descriptions = list(resp.index_descriptions)
@@ -513,13 +510,13 @@ class RestoreJob:
                 reasons = [d.index_state_fail_reason for d in descriptions if d.index_state_fail_reason]
                 raise MilvusOperationError("index build on %s.%s failed: %s" % (db, name, "; ".join(reasons)))
             # "Finished" alone can be reported before the build was scheduled: the row counts must agree too.
-            if len(descriptions) >= len(created) and all(
-                    d.state == common_pb2.IndexState.Finished and d.pending_index_rows == 0
-                    and d.indexed_rows >= d.total_rows for d in descriptions):
-                break
-            if time.time() > deadline:
-                raise ConsistencyError("indexes of %s.%s not built within index_timeout" % (db, name))
-            time.sleep(0.5)
+            return len(descriptions) >= len(created) and all(
+                d.state == common_pb2.IndexState.Finished and d.pending_index_rows == 0
+                and d.indexed_rows >= d.total_rows for d in descriptions)
+
+        if created:
+            wait_until(built, self.opts.get("index_timeout", 3600),
+                       lambda: "indexes of %s.%s not built within index_timeout" % (db, name))
         return created
 
     def _wants_load(self, src):
@@ -544,16 +541,12 @@ class RestoreJob:
         else:
             self.conn.rpc("load %s.%s" % (db, name), "LoadCollection",
                           milvus_pb2.LoadCollectionRequest(db_name=db, collection_name=name), db_name=db)
-        deadline = time.time() + float(self.opts.get("load_timeout", 600))
-        while True:
-            state = self.conn.rpc("load state of %s.%s" % (db, name), "GetLoadState",
-                                  milvus_pb2.GetLoadStateRequest(db_name=db, collection_name=name,
-                                                                 partition_names=partitions), db_name=db).state
-            if state == common_pb2.LoadState.LoadStateLoaded:
-                return "Loaded"
-            if time.time() > deadline:
-                raise ConsistencyError("%s.%s did not finish loading within load_timeout" % (db, name))
-            time.sleep(0.5)
+        request = milvus_pb2.GetLoadStateRequest(db_name=db, collection_name=name, partition_names=partitions)
+        wait_until(lambda: self.conn.rpc("load state of %s.%s" % (db, name), "GetLoadState", request,
+                                         db_name=db).state == common_pb2.LoadState.LoadStateLoaded,
+                   self.opts.get("load_timeout", 600),
+                   lambda: "%s.%s did not finish loading within load_timeout" % (db, name))
+        return "Loaded"
 
     def _aliases(self, aliases, db, name):
         restored, skipped = [], []
