@@ -31,6 +31,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint, layout, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
@@ -61,6 +62,16 @@ STALE_AFTER_SECONDS = 180
 
 
 # ------------------------------------------------------------------ helpers
+def copy_counts(copied):
+    """How the objects in the backup got there: server-side, streaming, or reused from an earlier run."""
+    counts = dict(server_side=0, streaming=0, reused=0)
+    for item in copied.values():
+        method = item["method"]
+        counts["reused" if method == "reused" else "server_side" if method.startswith("server-side")
+               else "streaming"] += 1
+    return counts
+
+
 class RateLimiter:
     """Token bucket over bytes, shared by all copy threads; ``rate`` <= 0 means unlimited."""
 
@@ -217,7 +228,7 @@ class BackupJob:
         self.limiter = RateLimiter(options.get("max_bytes_per_second") or 0)
         self.plans = []
         self.copied = {}  # backup-relative key -> dict(size, sha256, sha256_source, method, source)
-        self.stats = dict(server_side=0, streaming=0, reused=0, segments_replanned=0)
+        self.segments_replanned = 0
         self._stop = threading.Event()
         self.gc = None
         self.started_at = layout.iso(layout.utcnow())
@@ -443,7 +454,7 @@ class BackupJob:
                                 "%s kept changing during the backup (segments %s compacted away) after %d attempts; "
                                 "nothing was marked complete. Run again, ideally with compaction paused."
                                 % (plan.label, sorted(lost) or "with vanished objects", plan.attempts))
-                        self.stats["segments_replanned"] += len(lost)
+                        self.segments_replanned += len(lost)
                         plan.attempts += 1
                         self._plan_segments(plan, current)
                         changed.append(plan)
@@ -481,13 +492,11 @@ class BackupJob:
     def _copy_one(self, src, rel, size, reusable):
         dst = self.paths.key(rel)
         if reusable.get(rel) == size:
-            self.stats["reused"] += 1
             return dict(size=size, sha256=self.store.sha256(dst), sha256_source="read-back", method="reused",
                         source=src)
         self.limiter.acquire(size)
         result = copy_object(self.milvus_store, src, self.store, dst, size,
                              concurrency=max(1, int(self.opts.get("concurrency", 16)) // 4))
-        self.stats["server_side" if result.method.startswith("server-side") else "streaming"] += 1
         return dict(size=result.size, sha256=result.sha256, sha256_source=result.sha256_source,
                     method=result.method, source=src)
 
@@ -520,13 +529,11 @@ class BackupJob:
         totals = totals_of(collections)
         backup_ts = full["backup_timestamp"]
         backup_time = layout.iso(layout.hybrid_ts_to_datetime(backup_ts)) or self.started_at
-        sources = {}
-        for item in self.copied.values():
-            sources[item["sha256_source"]] = sources.get(item["sha256_source"], 0) + 1
+        sources = dict(Counter(item["sha256_source"] for item in self.copied.values()))
         consistency = dict(strategy=self.opts["strategy"], gc_pause=self.gc.report() if self.gc else None,
                            backup_timestamp=backup_ts, backup_time=backup_time,
                            attempts=dict((p.label, p.attempts) for p in self.plans),
-                           segments_replanned=self.stats["segments_replanned"], consistent=True,
+                           segments_replanned=self.segments_replanned, consistent=True,
                            note=("every planned segment was still present after the copy"
                                  if self.opts["strategy"] != "meta_only" else "metadata only, no data"))
         if self.opts["strategy"] == "skip_flush":
@@ -559,8 +566,7 @@ class BackupJob:
                     location=self.store.url(self.paths.prefix), milvus_version=version,
                     collections=[result_view(c) for c in collections],
                     totals=totals, consistency=consistency, checksums=body["checksums"],
-                    copy=dict(server_side=self.stats["server_side"], streaming=self.stats["streaming"],
-                              reused=self.stats["reused"], concurrency=int(self.opts.get("concurrency", 16))),
+                    copy=dict(copy_counts(self.copied), concurrency=int(self.opts.get("concurrency", 16))),
                     durations=durations)
 
     def _collection_entry(self, plan):

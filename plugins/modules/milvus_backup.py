@@ -268,7 +268,9 @@ checksums:
   returned: when a backup was created
   type: dict
 copy:
-  description: Objects copied server-side, streamed, or reused from an interrupted run, and the concurrency.
+  description:
+    - How the objects in the backup got there (server-side copy, streamed, or reused from an interrupted run),
+      and the copy concurrency. Copies of segments that compaction removed mid-backup are not counted.
   returned: when a backup was created
   type: dict
 durations:

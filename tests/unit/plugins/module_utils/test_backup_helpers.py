@@ -101,3 +101,10 @@ def test_check_not_running_refuses_a_live_writer():
     dead_here = dict(host=socket.gethostname(), pid=2 ** 22 + 7, heartbeat_at=layout.iso(layout.utcnow()))
     backup.check_not_running("b", dead_here)
     backup.check_not_running("b", None)
+
+
+def test_copy_counts_describe_the_objects_in_the_backup():
+    copied = {"a": dict(method="server-side"), "b": dict(method="server-side-multipart"),
+              "c": dict(method="streaming"), "d": dict(method="reused"), "e": dict(method="reused")}
+    assert backup.copy_counts(copied) == dict(server_side=2, streaming=1, reused=2)
+    assert backup.copy_counts({}) == dict(server_side=0, streaming=0, reused=0)
