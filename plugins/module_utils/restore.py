@@ -502,6 +502,7 @@ class RestoreJob:
             self.conn.rpc("create index %s on %s.%s" % (index["index_name"], db, name), "CreateIndex", request, db_name=db)
             created.append(dict(field_name=index["field_name"], index_name=index["index_name"],
                                 index_type=params.get("index_type"), metric_type=params.get("metric_type")))
+
         def built():
             resp = self.conn.rpc("describe index of %s.%s" % (db, name), "DescribeIndex",
                                  milvus_pb2.DescribeIndexRequest(db_name=db, collection_name=name), db_name=db)

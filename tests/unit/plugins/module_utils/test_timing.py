@@ -48,8 +48,8 @@ def test_the_interval_doubles_up_to_its_cap(monkeypatch):
 
 def test_timer_adds_up_a_phase_entered_twice_and_keeps_it_on_failure():
     timer = Timer()
-    for _ in range(2):
-        with timer.phase("copy"):
+    for name in ("copy", "copy"):
+        with timer.phase(name):
             pass
     with pytest.raises(ValueError):
         with timer.phase("index"):
