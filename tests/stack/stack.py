@@ -17,6 +17,7 @@ State (ports, pids, data, logs) lives in ``$VECTOROPS_STACK_DIR`` (default: ``<r
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import signal
@@ -352,7 +353,7 @@ def start_milvus(state, picker):
             save_state(state)
         if not http_ok("http://%s:%d/healthz" % (LOOPBACK, comp["ports"]["management"]), "OK"):
             return False
-        return milvus_set_root_password(comp["ports"]["proxy"])
+        return milvus_set_root_password(comp["ports"]["proxy"]) and milvus_write_path_ready(comp["ports"]["proxy"])
 
     # The wrapper outlives a crashed `milvus run standalone` child: watch the child as well.
     wait_until("Milvus 2.3.5", ready, START_TIMEOUT, proc, milvus_log(data_dir), MILVUS_CHILD)
@@ -403,6 +404,38 @@ def milvus_set_root_password(port):
         finally:
             client.close()
         return milvus_grpc_ready(port, "%s:%s" % (MILVUS_USER, MILVUS_PASSWORD))
+
+
+def milvus_write_path_ready(port):
+    """Ready when a collection can be created, loaded, written and flushed.
+
+    Restarted on an existing data dir, Milvus answers gRPC at once but keeps routing flush and
+    load to the previous run's data and query nodes until their etcd sessions expire (about 30 s),
+    failing with "node not match" / "node not found" meanwhile.
+    """
+    from pymilvus import MilvusClient  # pylint: disable=import-outside-toplevel
+    client = MilvusClient(uri="http://%s:%d" % (LOOPBACK, port), token="%s:%s" % (MILVUS_USER, MILVUS_PASSWORD),
+                          timeout=10)
+    # pymilvus logs every failed attempt with a traceback; the caller reports the last error itself.
+    pymilvus_log = logging.getLogger("pymilvus")
+    level = pymilvus_log.level
+    pymilvus_log.setLevel(logging.CRITICAL)
+    try:
+        if client.has_collection(PROBE_COLLECTION):
+            client.drop_collection(PROBE_COLLECTION)
+        client.create_collection(PROBE_COLLECTION, dimension=2, timeout=20)  # quick setup: index + load
+        client.insert(PROBE_COLLECTION, [{"id": 1, "vector": [0.1, 0.2]}])
+        client.flush(PROBE_COLLECTION, timeout=20)
+        return True
+    finally:
+        try:
+            client.drop_collection(PROBE_COLLECTION)
+        finally:
+            client.close()
+            pymilvus_log.setLevel(level)
+
+
+PROBE_COLLECTION = "vectorops_stack_probe"
 
 
 def start_milvus_lite(state, picker):
