@@ -62,6 +62,16 @@ STALE_AFTER_SECONDS = 180
 
 
 # ------------------------------------------------------------------ helpers
+# Flush failures that pass by themselves: Milvus rate-limits Flush per collection, and after a data
+# node restarts, data coord keeps routing to the old node until its etcd session expires (~30 s).
+RETRYABLE_FLUSH_ERRORS = ("rate limit", "node not match", "node not found", "session not found")
+
+
+def flush_is_retryable(message):
+    message = message.lower()
+    return any(pattern in message for pattern in RETRYABLE_FLUSH_ERRORS)
+
+
 def copy_counts(copied):
     """How the objects in the backup got there: server-side, streaming, or reused from an earlier run."""
     counts = dict(server_side=0, streaming=0, reused=0)
@@ -374,8 +384,7 @@ class BackupJob:
                 resp = self.conn.rpc("flush %s" % label, "Flush", request, db_name=db)
                 break
             except MilvusOperationError as exc:
-                # Milvus rate-limits Flush per collection; back off and retry.
-                if "rate limit" not in exc.message.lower() or attempt == 7:
+                if not flush_is_retryable(exc.message) or attempt == 7:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 30)
