@@ -13,6 +13,11 @@ State (ports, pids, data, logs) lives in ``$VECTOROPS_STACK_DIR`` (default: ``<r
   SIGTERM first, SIGKILL after a grace period, and waits until their ports are free.
 * ``env`` prints ``export NAME=value`` lines (or JSON with ``--json``) with the variables the
   collection's modules read as fallbacks (MILVUS_URI, MILVUS_STORAGE_*, BACKUP_STORAGE_*, ...).
+* Start-up waits (up to ``$VECTOROPS_STACK_START_TIMEOUT`` s, default 240) step by step and says
+  which step it is on: a component is given up on only when its process exited, or when Milvus's
+  ``milvus run standalone`` child was seen and then vanished. A slow start is not a crash.
+* ``$VECTOROPS_STACK_SLOW_START=SECONDS`` makes every started process idle that long before it
+  runs its program: a slow, cold machine on demand (``tests/run cold`` uses it).
 """
 
 import argparse
@@ -50,6 +55,9 @@ BUCKETS = [MILVUS_BUCKET, BACKUP_BUCKET, SECOND_BACKUP_BUCKET, OTHER_MILVUS_BUCK
 
 COMPONENTS = ("seaweedfs", "milvus", "milvus-lite")
 START_TIMEOUT = float(os.environ.get("VECTOROPS_STACK_START_TIMEOUT", "240"))
+# Seconds every started process idles before it runs its program, to reproduce a slow (cold,
+# loaded) machine: the process exists but serves nothing, and Milvus's wrapper spawns no child yet.
+SLOW_START = float(os.environ.get("VECTOROPS_STACK_SLOW_START") or 0)
 STOP_GRACE = 20.0
 
 
@@ -170,11 +178,22 @@ def spawn(name, cmd, env=None, cwd=None):
     logfile = os.path.join(STATE_DIR, "logs", name + ".log")
     full_env = os.environ.copy()
     full_env.update(env or {})
+    if SLOW_START > 0:
+        cmd = [sys.executable, os.path.abspath(__file__), EXEC_AFTER, str(SLOW_START), "--"] + list(cmd)
     with open(logfile, "ab") as out:
         proc = subprocess.Popen(  # pylint: disable=consider-using-with
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             env=full_env, cwd=cwd, start_new_session=True)
     return proc, logfile
+
+
+EXEC_AFTER = "exec-after"
+
+
+def exec_after(argv):
+    """``exec-after SECONDS -- CMD...``: sleep, then become CMD (same pid, so the caller's watch holds)."""
+    time.sleep(float(argv[0]))
+    os.execv(argv[2], argv[2:])
 
 
 def stop_group(name, info):
@@ -208,31 +227,75 @@ def stop_group(name, info):
         raise StackError("%s stopped but ports %s are still in use" % (name, busy))
 
 
-def wait_until(what, check, timeout, proc, logfile, child_marker=None):
-    """Poll ``check`` until true; fail early when the started process (or the named child) dies."""
-    deadline = time.time() + timeout
+class Startup:
+    """What a starting component is doing, and whether it has died.
+
+    Dead means the started process exited, or the child it spawns (``child_marker``) was seen and
+    then vanished. A child that has not appeared yet is a slow start, not a crash: milvus-server
+    unpacks ~250 MB of binaries into a new data dir before it spawns ``milvus run standalone``, and
+    on a machine with a cold page cache that takes far longer than a few seconds.
+    """
+
+    def __init__(self, what, proc, logfiles, child_marker=None):
+        self.what, self.proc, self.logfiles, self.child_marker = what, proc, list(logfiles), child_marker
+        self.child_seen = False
+        self.started_at = time.time()
+
+    def child_alive(self):
+        alive = any(pid_alive(pid, self.child_marker) for pid in group_pids(self.proc.pid))
+        self.child_seen = self.child_seen or alive
+        return alive
+
+    def death(self):
+        """Why the component is dead, or None while it is alive (or still coming up)."""
+        if self.proc.poll() is not None:
+            return "exited with status %s" % self.proc.returncode
+        if self.child_marker and not self.child_alive() and self.child_seen:
+            return "lost its child process %r" % self.child_marker
+        return None
+
+    def logs(self):
+        """Tails of the logs written during this start (an older file would describe another run)."""
+        fresh = [f for f in self.logfiles if os.path.exists(f) and os.path.getmtime(f) >= self.started_at - 1]
+        if not fresh:
+            return "no log written yet (%s)" % ", ".join(self.logfiles)
+        return "\n".join("see %s:\n%s" % (f, tail(f)) for f in fresh)
+
+
+def wait_until(startup, steps, timeout, poll=0.5, report_every=15.0, clock=time.monotonic):
+    """Run ``steps`` ((description, check, detail) in order) until each check is true, within ``timeout``.
+
+    Fails at once when ``startup`` reports the component dead, and only then; a slow step keeps
+    waiting and says every ``report_every`` seconds what it waits for (``detail()`` may add a
+    figure, such as megabytes unpacked). A check may raise: that counts as "not yet".
+    """
+    started = clock()
+    deadline = started + timeout
     last_error = None
-    while time.time() < deadline:
-        died = proc.poll() is not None
-        if not died and child_marker and time.time() > proc_started(proc) + 5:
-            died = not any(pid_alive(pid, child_marker) for pid in group_pids(proc.pid))
-        if died:
-            raise StackError("%s exited during start-up; see %s:\n%s" % (what, logfile, tail(logfile)))
-        try:
-            if check():
-                return
-        except Exception as exc:  # pylint: disable=broad-except
-            last_error = exc
-        time.sleep(0.5)
-    raise StackError("%s not healthy after %ss (last error: %s); see %s:\n%s"
-                     % (what, timeout, last_error, logfile, tail(logfile)))
-
-
-_STARTED = {}
-
-
-def proc_started(proc):
-    return _STARTED.setdefault(proc.pid, time.time())
+    for description, check, detail in steps:
+        log("%s: %s" % (startup.what, description))
+        reported = clock()
+        while True:
+            death = startup.death()
+            if death:
+                raise StackError("%s %s during start-up (while %s); %s"
+                                 % (startup.what, death, description, startup.logs()))
+            try:
+                if check():
+                    last_error = None
+                    break
+            except Exception as exc:  # pylint: disable=broad-except
+                last_error = exc
+            now = clock()
+            if now >= deadline:
+                raise StackError("%s not ready after %ss: still %s (last error: %s); %s"
+                                 % (startup.what, timeout, description, last_error, startup.logs()))
+            if now - reported >= report_every:
+                extra = detail() if detail else ""
+                log("%s: still %s (%.0fs%s)" % (startup.what, description, now - started,
+                                                ", " + extra if extra else ""))
+                reported = now
+            time.sleep(poll)
 
 
 def tail(path, lines=25):
@@ -286,7 +349,8 @@ def start_seaweedfs(state, picker):
     comp = {"pid": proc.pid, "marker": "weed", "ports": ports, "log": logfile}
     state["seaweedfs"] = comp
     save_state(state)
-    wait_until("SeaweedFS", lambda: s3_ready(comp), START_TIMEOUT, proc, logfile)
+    wait_until(Startup("seaweedfs", proc, [logfile]),
+               [("waiting for the S3 API and its buckets", lambda: s3_ready(comp), None)], START_TIMEOUT)
     return comp
 
 
@@ -344,20 +408,34 @@ def start_milvus(state, picker):
     state["milvus"] = comp
     save_state(state)
 
-    def ready():
+    def healthz():
         if "management" not in comp["ports"]:
             port = milvus_management_port(pid)
             if not port:
                 return False
             comp["ports"]["management"] = port
             save_state(state)
-        if not http_ok("http://%s:%d/healthz" % (LOOPBACK, comp["ports"]["management"]), "OK"):
-            return False
-        return milvus_set_root_password(comp["ports"]["proxy"]) and milvus_write_path_ready(comp["ports"]["proxy"])
+        return http_ok("http://%s:%d/healthz" % (LOOPBACK, comp["ports"]["management"]), "OK")
 
+    bin_dir = os.path.join(data_dir, "bin")
     # The wrapper outlives a crashed `milvus run standalone` child: watch the child as well.
-    wait_until("Milvus 2.3.5", ready, START_TIMEOUT, proc, milvus_log(data_dir), MILVUS_CHILD)
+    startup = Startup("milvus", proc, [logfile, milvus_log(data_dir)], MILVUS_CHILD)
+    wait_until(startup, [
+        ("unpacking binaries into %s" % bin_dir, startup.child_alive,
+         lambda: "%d MB so far" % (directory_bytes(bin_dir) // 2 ** 20)),
+        ("waiting for healthz", healthz, None),
+        ("waiting for the root login", lambda: milvus_set_root_password(comp["ports"]["proxy"]), None),
+        # Restarted on an existing data dir, this takes ~30-40 s (see milvus_write_path_ready).
+        ("waiting for flush to work", lambda: milvus_write_path_ready(comp["ports"]["proxy"]), None),
+    ], START_TIMEOUT)
     return comp
+
+
+def directory_bytes(path):
+    try:
+        return sum(entry.stat().st_size for entry in os.scandir(path) if entry.is_file())
+    except OSError:
+        return 0
 
 
 MILVUS_CHILD = "milvus run standalone"
@@ -449,7 +527,8 @@ def start_milvus_lite(state, picker):
     comp = {"pid": proc.pid, "marker": "milvus-lite", "ports": {"grpc": port}, "log": logfile}
     state["milvus-lite"] = comp
     save_state(state)
-    wait_until("Milvus Lite", lambda: milvus_grpc_ready(port, None), START_TIMEOUT, proc, logfile)
+    wait_until(Startup("milvus-lite", proc, [logfile]),
+               [("waiting for gRPC", lambda: milvus_grpc_ready(port, None), None)], START_TIMEOUT)
     return comp
 
 
@@ -566,6 +645,9 @@ def shlex_quote(value):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [EXEC_AFTER]:
+        return exec_after(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "status", "env"])
     parser.add_argument("--only", nargs="+", choices=COMPONENTS, default=list(COMPONENTS),
