@@ -304,7 +304,7 @@ class BackupJob:
     def _create(self, selected, resumed):
         strategy = self.opts["strategy"]
         with self.timer.phase("preflight"):
-            backup_storage_preflight(self.store)
+            backup_storage_preflight(self.store, write_check=True)
         self._write_in_progress(selected)
         heartbeat = threading.Thread(target=self._heartbeat, name="vectorops-heartbeat", daemon=True)
         heartbeat.start()

@@ -23,7 +23,7 @@ def server_facts(conn):
                 flavor="milvus-lite" if str(version).startswith("milvus_lite") else "milvus")
 
 
-def gather_info(params, warn=None):
+def gather_info(params, warn=None, check_mode=False):
     # Parse storage settings before connecting, so a bad option fails without touching anything.
     milvus_store, backup_store = stores_from_params(params)
     with MilvusConnection(params) as conn:
@@ -41,6 +41,11 @@ def gather_info(params, warn=None):
             if warn:
                 warn(problem)
     if backup_store:
-        storage["backup_storage"] = backup_storage_preflight(backup_store)
+        write_check = bool(params.get("storage_write_check"))
+        if write_check and check_mode:
+            write_check = False
+            if warn:
+                warn("storage_write_check was not run: check mode sends no write request (backup_storage.writable is null)")
+        storage["backup_storage"] = backup_storage_preflight(backup_store, write_check=write_check)
     result["storage"] = storage
     return result

@@ -4,7 +4,8 @@
 """Storage preflight shared by every module (engine side).
 
 The checks match real failure modes: the wrong bucket or root path for Milvus ("no binlog to
-import" in milvus-backup's tracker), and a backup destination that cannot be written.
+import" in milvus-backup's tracker), and a backup destination that cannot be listed or written.
+Only the write check (opt-in) sends a write request.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,9 +39,16 @@ def milvus_storage_preflight(store, collections=()):
     return result
 
 
-def backup_storage_preflight(store):
-    """Check that ``store`` exists and accepts writes (a probe object is written, read and removed)."""
+def backup_storage_preflight(store, write_check=False):
+    """Check that ``store`` exists and may be listed; with ``write_check``, also that it accepts writes.
+
+    Without ``write_check`` only read requests are sent (HEAD bucket, one-key LIST). The write check
+    writes, reads back and removes a small probe object; ``writable`` is null when it did not run.
+    """
     store.check_bucket()
-    probe = store.probe_write()
-    return dict(location=store.url(store.key()), root_path=store.root, reachable=True, writable=True,
-                probe_key=probe, ok=True)
+    store.has_objects(store.key() + "/" if store.key() else "")  # raises StorageError when listing is refused
+    result = dict(location=store.url(store.key()), root_path=store.root, reachable=True, listable=True,
+                  writable=None, ok=True)
+    if write_check:
+        result.update(writable=True, probe_key=store.probe_write())
+    return result

@@ -442,9 +442,9 @@ class LocalStore(ObjectStore):
             raise StorageError("local backup directory %s does not exist (backup_storage.path)" % self.base,
                                reason="missing_bucket")
 
-    def list(self, prefix):
+    def _keys(self, prefix):
+        """(key, file path) of every stored object under ``prefix``, in directory-walk order."""
         start = self._path(prefix.rsplit("/", 1)[0] if "/" in prefix else "")
-        found = []
         for dirpath, _subdirs, files in os.walk(start):
             for name in files:
                 if name.startswith(".vectorops-tmp-"):
@@ -452,16 +452,21 @@ class LocalStore(ObjectStore):
                 full = os.path.join(dirpath, name)
                 key = os.path.relpath(full, self.base).replace(os.sep, "/")
                 if key.startswith(prefix):
-                    try:
-                        stat = os.stat(full)
-                    except FileNotFoundError:
-                        continue
-                    found.append(ObjectInfo(key, stat.st_size, None, datetime.datetime.fromtimestamp(
-                        stat.st_mtime, tz=datetime.timezone.utc)))
+                    yield key, full
+
+    def list(self, prefix):
+        found = []
+        for key, full in self._keys(prefix):
+            try:
+                stat = os.stat(full)
+            except FileNotFoundError:
+                continue
+            found.append(ObjectInfo(key, stat.st_size, None, datetime.datetime.fromtimestamp(
+                stat.st_mtime, tz=datetime.timezone.utc)))
         return iter(sorted(found))
 
     def has_objects(self, prefix):
-        return next(iter(self.list(prefix)), None) is not None
+        return next(self._keys(prefix), None) is not None
 
     def list_dirs(self, prefix):
         path = self._path(prefix)

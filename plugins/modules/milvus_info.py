@@ -17,9 +17,10 @@ description:
     partitions with row counts, indexes, load state, aliases, shards and consistency level.
   - When O(milvus_storage) is given, checks that the bucket is reachable and that its root path
     holds C(insert_log/) objects for flushed collections (the preflight every backup and restore runs).
-  - When O(backup_storage) is given, checks that the backup location exists and is writable by
-    writing and removing a small probe object.
-  - Never changes Milvus. The storage probe object is removed again.
+  - When O(backup_storage) is given, checks that the backup location exists and may be listed.
+    With O(storage_write_check=true) it also writes, reads back and removes a small probe object.
+  - Sends only read requests to Milvus and to both buckets, unless O(storage_write_check=true)
+    (never in check mode).
 options:
   databases:
     description:
@@ -48,6 +49,15 @@ options:
       - Implied when O(milvus_storage) is given, because the preflight compares them with the bucket.
     type: bool
     default: false
+  storage_write_check:
+    description:
+      - Also prove that the backup location accepts writes, by writing, reading back and deleting a
+        probe object C(<root_path>/.vectorops-probe-<uuid>) there (needs O(backup_storage)).
+      - Off by default, so that the module only reads and works with read-only credentials.
+        M(vectorops.milvus.milvus_backup) runs this check itself before it writes anything.
+      - Not run in check mode (a warning says so and RV(storage.backup_storage.writable) is null).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - vectorops.milvus.milvus
   - vectorops.milvus.milvus.milvus_storage
@@ -55,7 +65,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: The module only reads, so check mode runs it unchanged.
+    description: The module only reads, so check mode runs it unchanged, except that O(storage_write_check) is skipped.
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
@@ -94,6 +104,7 @@ EXAMPLES = r"""
 - name: Preflight before a backup - Milvus bucket holds binlogs, backup bucket is writable
   vectorops.milvus.milvus_info:
     collections: [quick_setup, "analytics.*"]
+    storage_write_check: true
     milvus_storage:
       endpoint: http://minio.milvus.svc:9000
       bucket: milvus-bucket
@@ -258,6 +269,10 @@ storage:
           description: Bucket and root path checked.
           type: str
           sample: s3://milvus-bucket/files at http://127.0.0.1:9000
+        root_path:
+          description: Milvus's root path inside the bucket (its C(minio.rootPath)).
+          type: str
+          sample: files
         reachable:
           description: The bucket answered with the given credentials.
           type: bool
@@ -283,9 +298,25 @@ storage:
           description: Backup root checked.
           type: str
           sample: s3://milvus-backups/backup at http://127.0.0.1:9000
-        writable:
-          description: A probe object was written, read back and removed.
+        root_path:
+          description: Root path of the backups inside the bucket or directory.
+          type: str
+          sample: backup
+        reachable:
+          description: The bucket (or directory) exists and answered with the given credentials.
           type: bool
+        listable:
+          description: Listing objects under the root path is allowed.
+          type: bool
+        writable:
+          description: True when O(storage_write_check) wrote, read back and removed a probe object; null when
+            the write check did not run.
+          type: bool
+        probe_key:
+          description: Key of the probe object written and removed; only with O(storage_write_check).
+          type: str
+          returned: when O(storage_write_check=true) and not in check mode
+          sample: backup/.vectorops-probe-5f0c6d2e8b4a4a7e9d0c1b2a3f4e5d6c
         ok:
           description: True when the location is usable.
           type: bool
@@ -303,8 +334,9 @@ def main():
         collections=dict(type="list", elements="str", default=[]),
         count_rows=dict(type="bool", default=True),
         segments=dict(type="bool", default=False),
+        storage_write_check=dict(type="bool", default=False),
     )
-    run_module(argument_spec, lambda module: gather_info(module.params, warn=module.warn))
+    run_module(argument_spec, lambda module: gather_info(module.params, warn=module.warn, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,51 @@ def test_quick_setup_info_with_preflight(playbook, quick_setup):
     assert coll["segments"] and all(s["state"] == "Flushed" for s in coll["segments"])
     storage = run.result("Describe quick_setup with the storage preflight")["storage"]
     assert storage["milvus_storage"]["collections"][0]["insert_log_found"] is True
-    assert storage["backup_storage"]["probe_key"].startswith("backup/.vectorops-probe-")
+    assert storage["backup_storage"]["listable"] is True and storage["backup_storage"]["writable"] is None
+    assert "probe_key" not in storage["backup_storage"], "no write check unless asked for"
+
+
+@pytest.fixture
+def s3_request_log(stack):
+    """Every request sent to the stack's S3 service through a logging proxy (tests/s3_request_log.py)."""
+    from s3_request_log import S3RequestLog  # pylint: disable=import-outside-toplevel
+    with S3RequestLog(stack["MILVUS_STORAGE_ENDPOINT"]) as log:
+        yield log
+
+
+def test_milvus_info_sends_no_write_request_to_either_bucket(call, quick_setup, s3_request_log, stack):
+    log = s3_request_log
+    params = {"collections": ["quick_setup"], "milvus_storage": {"endpoint": log.endpoint},
+              "backup_storage": {"endpoint": log.endpoint}}
+    both = sorted([stack["MILVUS_STORAGE_BUCKET"], stack["BACKUP_STORAGE_BUCKET"]])
+    for check_mode in (False, True):
+        log.clear()
+        rc, result = call("milvus_info", params, check=check_mode)
+        assert rc == 0, result.get("msg")
+        assert log.buckets() == both, "both preflights went through the proxy"
+        assert log.writes() == [], "check_mode=%s" % check_mode
+        assert {method for method, _path, _query in log.requests} <= {"GET", "HEAD"}
+        assert result["changed"] is False
+        backup = result["storage"]["backup_storage"]
+        assert backup["reachable"] and backup["listable"] and backup["writable"] is None and backup["ok"]
+        assert result["storage"]["milvus_storage"]["ok"] and result["storage"]["milvus_storage"]["insert_log_present"]
+
+    # The same proxy sees the opt-in write probe: a PUT of the probe object and its deletion, nothing else.
+    log.clear()
+    rc, result = call("milvus_info", dict(params, storage_write_check=True))
+    assert rc == 0, result.get("msg")
+    probe = result["storage"]["backup_storage"]["probe_key"]
+    assert result["storage"]["backup_storage"]["writable"] is True and probe.startswith("backup/.vectorops-probe-")
+    assert [(m, p) for m, p, _q in log.writes()] == [
+        ("PUT", "/%s/%s" % (stack["BACKUP_STORAGE_BUCKET"], probe)), ("POST", "/%s" % stack["BACKUP_STORAGE_BUCKET"])]
+    assert "delete" in log.writes()[1][2]
+
+    # Asked for in check mode, the write probe is skipped and the result says so.
+    log.clear()
+    rc, result = call("milvus_info", dict(params, storage_write_check=True), check=True)
+    assert rc == 0 and log.writes() == []
+    assert result["storage"]["backup_storage"]["writable"] is None
+    assert any("storage_write_check was not run: check mode" in w for w in result["warnings"])
 
 
 def test_milvus_lite(call, lite_client, stack, unique):
