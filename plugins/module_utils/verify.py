@@ -278,8 +278,11 @@ def run(params, check_mode):
         backup, checks = verify_backup(store, params["name"], level, int(params.get("concurrency") or 8))
         result["backup"] = backup.summary()
         summary, failed = summarize(checks)
-        if not failed and params.get("record", True) and not check_mode and backup.complete:
-            result["recorded"] = record_verified(store, backup, level, checks)
+        if not failed and params.get("record", True) and backup.complete:
+            # Writing the record is a change to the backup store; check mode reports that it would happen.
+            result["changed"] = True
+            if not check_mode:
+                result["recorded"] = record_verified(store, backup, level, checks)
     elif level == "collection":
         _milvus_store, store = stores_from_params(params, need_backup=True)
         backup = catalog.require_complete(store, params["name"])

@@ -133,12 +133,14 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Everything is read as usual; only the verification record is not written.
+    description: Everything is read as usual; the verification record is not written, and C(changed) says whether it
+      would have been.
   diff_mode:
     support: none
     description: Nothing changes.
 notes:
-  - The task never reports a change; writing the small verification record is bookkeeping, not a change to data.
+  - The task reports a change only when it writes the verification record (O(record), a passed backup level);
+    in check mode it reports the change it would make. Collection levels never change anything.
 seealso:
   - module: vectorops.milvus.milvus_backup
   - module: vectorops.milvus.milvus_restore
@@ -213,7 +215,8 @@ backup:
   returned: with a backup level or O(level=collection)
   type: dict
 recorded:
-  description: The verification record written into the backup, or null.
+  description: The verification record written into the backup (C(.vectorops/VERIFIED)), or null when none was
+    written (a check failed, O(record=false), a collection level, or check mode).
   returned: always
   type: dict
 """

@@ -29,14 +29,18 @@ def test_checksum_level_passes_and_is_recorded(call, small_backup, backup_store)
     name, made = small_backup
     rc, result = call("milvus_verify", {"level": "checksum", "name": name}, check=True)
     assert rc == 0 and result["passed"] and result["recorded"] is None, "check mode records nothing"
+    assert result["changed"] is True, "check mode says the record would be written"
     assert not backup_store.exists(backup_store.key(name, ".vectorops/VERIFIED"))
     rc, result = call("milvus_verify", {"level": "checksum", "name": name})
-    assert rc == 0 and result["passed"] and result["changed"] is False
+    assert rc == 0 and result["passed"] and result["changed"] is True, "the record was written"
+    assert backup_store.exists(backup_store.key(name, ".vectorops/VERIFIED"))
     assert checks_named(result, "object_checksums")[0]["actual"] == made["totals"]["objects"]
     assert checks_named(result, "meta_agrees_with_manifest")[0]["passed"] is True
     assert result["recorded"]["level"] == "checksum"
     rc, info = call("milvus_backup_info", {"name": name})
     assert info["backups"][0]["verified_level"] == "checksum" and info["backups"][0]["verified_at"]
+    rc, result = call("milvus_verify", {"level": "exists", "name": name, "record": False})
+    assert rc == 0 and result["passed"] and result["changed"] is False and result["recorded"] is None
 
 
 def test_a_corrupted_object_is_named(call, small_backup, backup_store):
@@ -84,6 +88,7 @@ def test_collection_level_after_restore_and_after_a_deleted_row(call, small_back
     assert rc == 0, restored.get("msg")
     rc, result = call("milvus_verify", {"level": "collection", "name": name, "rename": ["default.*:%s.*" % db]})
     assert rc == 0 and result["passed"], result["msg"]
+    assert result["changed"] is False and result["recorded"] is None, "a collection level writes nothing"
     names = set(c["name"] for c in result["checks"])
     assert {"schema", "partitions", "indexes", "row_count", "pk_fingerprint", "partition_rows_and_pk_fingerprint",
             "golden_query_recall"} <= names
