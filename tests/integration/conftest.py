@@ -16,6 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 STACK = [sys.executable, os.path.join(REPO_ROOT, "tests", "stack", "stack.py")]
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "stack"))
+# Environment variables the modules read as connection fallbacks (MILVUS_STORAGE_* included).
+CONNECTION_ENV_PREFIXES = ("MILVUS_", "BACKUP_STORAGE_")
 
 
 def pytest_collection_modifyitems(items):
@@ -35,8 +37,7 @@ def stack():
 @pytest.fixture(scope="session")
 def milvus_env(stack):
     """The process environment the modules see: the stack's variables and nothing inherited."""
-    env = dict((k, v) for k, v in os.environ.items()
-               if not k.startswith(("MILVUS_", "BACKUP_STORAGE_", "K8S_AUTH_")))
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(CONNECTION_ENV_PREFIXES + ("K8S_AUTH_",)))
     env.update(stack)
     return env
 
@@ -69,7 +70,8 @@ def playbook(milvus_env):
     """Run a playbook (path under tests/integration/playbooks or absolute) and parse its JSON output."""
     collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ["VECTOROPS_COLLECTIONS_DIR"]
 
-    def run(path, extra_vars=None, env=None, check=False, args=()):
+    def run(path, extra_vars=None, env=None, check=False, args=(), connection_env=True):
+        """``connection_env=False``: no MILVUS_*/MILVUS_STORAGE_*/BACKUP_STORAGE_* variables at all."""
         # An absolute path, a playbook under tests/integration/playbooks, or a collection playbook by FQCN.
         full = path if os.path.isabs(path) or not path.endswith(".yml") else os.path.join(HERE, "playbooks", path)
         cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), full,
@@ -80,6 +82,8 @@ def playbook(milvus_env):
                        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false",
                        ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_NOCOLOR="1",
                        ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="false")
+        if not connection_env:
+            run_env = dict((k, v) for k, v in run_env.items() if not k.startswith(CONNECTION_ENV_PREFIXES))
         run_env.update(env or {})
         proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=1800, check=False)
         try:

@@ -6,7 +6,7 @@ import xml.dom.minidom
 
 import pytest
 
-from conftest import store_for
+from conftest import free_loopback_port, store_for
 from test_milvus_restore import corrupt_backup_copy
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog
@@ -111,4 +111,55 @@ def test_a_too_tight_rto_target_fails_with_measured_and_target(playbook, shapes,
     assert re.search(r"RTO [0-9.]+ s measured, target 0.001 s", message)
     report = json.loads((tmp_path / "latest.json").read_text())
     assert report["rto_exceeded"] is True and report["verification_passed"] is True
+    assert scratch_left(milvus_client) == []
+
+
+def module_defaults_connection(stack, root):
+    """The stack's connection as a play's module_defaults for group/vectorops.milvus.milvus would set it."""
+    def storage(prefix, **extra):
+        return dict({key: stack["%s_%s" % (prefix, key.upper())] for key in
+                     ("endpoint", "bucket", "root_path", "region", "access_key", "secret_key")}, **extra)
+    return {"uri": stack["MILVUS_URI"], "user": stack["MILVUS_USER"], "password": stack["MILVUS_PASSWORD"],
+            "milvus_storage": storage("MILVUS_STORAGE"), "backup_storage": storage("BACKUP_STORAGE", root_path=root)}
+
+
+def test_a_drill_configured_only_by_module_defaults(playbook, stack, shapes, drill_root, tmp_path, milvus_client):
+    """No connection environment at all: the role must not discard the play's module_defaults.
+
+    The role used to pass every connection option as ``{{ target.x | default(omit) }}``; under
+    ansible-core 2.19 an omitted option also drops its module_defaults value, so the restore failed
+    with "milvus_storage is required".
+    """
+    root, _store = drill_root
+    params = {"milvus": module_defaults_connection(stack, root), "dr_drill_backup": "new", "dr_drill_name": "md",
+              "dr_drill_collections": ["quick_setup", "catalog"], "dr_drill_report_dir": str(tmp_path / "plain")}
+    run = playbook("drill_module_defaults.yml", params, connection_env=False)
+    assert run.rc == 0, run.failed_tasks
+    report = json.loads((tmp_path / "plain" / "latest.json").read_text())
+    assert report["passed"] is True and report["new_backup"] is True
+    rows = dict((c["source"], c["rows_restored"]) for c in report["collections"])
+    assert rows == {"default.quick_setup": 10, "default.catalog": shapes["default.catalog"]["live"]}
+    assert (tmp_path / "plain" / "latest.md").read_text().startswith('# Milvus DR drill "md": PASSED')
+    assert scratch_left(milvus_client) == []
+
+    # dr_drill_target_connection overrides the keys it gives: an unreachable target uri fails the restore...
+    port = free_loopback_port()
+    target = {"uri": "http://127.0.0.1:%d" % port, "timeout": 3}
+    run = playbook("drill_module_defaults.yml", dict(params, dr_drill_backup="latest", dr_drill_target_connection=target,
+                                                     dr_drill_report_dir=str(tmp_path / "unreachable")),
+                   connection_env=False)
+    assert run.rc != 0
+    message = run.result("vectorops.milvus.dr_drill : The drill's phases succeeded")["msg"]
+    assert "failed in the restore phase: cannot reach Milvus at http://127.0.0.1:%d within 3s" % port in message
+    assert json.loads((tmp_path / "unreachable" / "latest.json").read_text())["failed_phase"] == "restore"
+
+    # ...and keys it does not give (here milvus_storage and backup_storage) keep the play's values.
+    target = {"uri": stack["MILVUS_URI"], "user": stack["MILVUS_USER"], "password": stack["MILVUS_PASSWORD"]}
+    run = playbook("drill_module_defaults.yml", dict(params, dr_drill_backup="latest", dr_drill_target_connection=target,
+                                                     dr_drill_report_dir=str(tmp_path / "target")),
+                   connection_env=False)
+    assert run.rc == 0, run.failed_tasks
+    report = json.loads((tmp_path / "target" / "latest.json").read_text())
+    assert report["passed"] is True and report["backup"]["name"] == json.loads(
+        (tmp_path / "plain" / "latest.json").read_text())["backup"]["name"]
     assert scratch_left(milvus_client) == []
