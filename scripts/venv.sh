@@ -27,16 +27,17 @@ vectorops_venv() {
 
 # Run a pip command with its output in $1; report progress every 15 s; show the log's end on failure.
 _vectorops_pip() {
-    local log="$1" pid rc=0 waited=0 fetched
+    local log="$1" pid rc=0 waited=0 fetched first
     shift
+    first=$(($(wc -l < "$log") + 1))  # this command's lines only
     "$@" >>"$log" 2>&1 &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         sleep 1
         waited=$((waited + 1))
         if [ $((waited % 15)) = 0 ]; then
-            fetched=$(grep -c '^Collecting ' "$log" || true)
-            if grep -q '^Installing collected packages' "$log"; then
+            fetched=$(tail -n "+$first" "$log" | grep -c '^Collecting ' || true)
+            if tail -n "+$first" "$log" | grep -q '^Installing collected packages'; then
                 echo "[venv] ${waited}s: installing the ${fetched} packages fetched" >&2
             else
                 echo "[venv] ${waited}s: ${fetched} packages fetched so far" >&2
