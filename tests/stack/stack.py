@@ -262,19 +262,19 @@ class Startup:
         return "\n".join("see %s:\n%s" % (f, tail(f)) for f in fresh)
 
 
-def wait_until(startup, steps, timeout, poll=0.5, report_every=15.0, clock=time.monotonic):
+def wait_until(startup, steps, timeout, poll=0.5, report_every=15.0):
     """Run ``steps`` ((description, check, detail) in order) until each check is true, within ``timeout``.
 
     Fails at once when ``startup`` reports the component dead, and only then; a slow step keeps
     waiting and says every ``report_every`` seconds what it waits for (``detail()`` may add a
     figure, such as megabytes unpacked). A check may raise: that counts as "not yet".
     """
-    started = clock()
+    started = time.monotonic()
     deadline = started + timeout
     last_error = None
     for description, check, detail in steps:
         log("%s: %s" % (startup.what, description))
-        reported = clock()
+        reported = time.monotonic()
         while True:
             death = startup.death()
             if death:
@@ -286,7 +286,7 @@ def wait_until(startup, steps, timeout, poll=0.5, report_every=15.0, clock=time.
                     break
             except Exception as exc:  # pylint: disable=broad-except
                 last_error = exc
-            now = clock()
+            now = time.monotonic()
             if now >= deadline:
                 raise StackError("%s not ready after %ss: still %s (last error: %s); %s"
                                  % (startup.what, timeout, description, last_error, startup.logs()))
