@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import base64
 import os
+import time
 import traceback
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
@@ -120,7 +121,8 @@ class MilvusConnection:
                 kwargs["server_name"] = p["server_name"]
         return kwargs
 
-    def describe_connect_error(self, exc):
+    def describe_connect_error(self, exc, elapsed=None):
+        """A clear message for a failed connection; ``elapsed`` (seconds the attempt took) keeps it honest."""
         who = " as user %r" % self.params["user"] if self.params["user"] and not self.params["token"] else ""
         status, details = grpc_status(exc)
         name = status.name if status is not None else ""
@@ -134,9 +136,13 @@ class MilvusConnection:
                                          reason="authorization")
         if name in ("UNAVAILABLE", "DEADLINE_EXCEEDED") or "Fail connecting" in error_text(exc):
             reason = details or error_text(exc)
+            if elapsed is not None and elapsed < 0.9 * self.timeout:
+                when = "after %.1fs (it refused or dropped the connection; timeout %gs)" % (elapsed, self.timeout)
+            else:
+                when = "within %gs" % self.timeout
             return MilvusConnectionError(
-                "cannot reach Milvus at %s within %gs: %s. Check uri (MILVUS_URI), that the server is "
-                "running and that TLS settings match the server." % (self.uri, self.timeout, reason),
+                "cannot reach Milvus at %s %s: %s. Check uri (MILVUS_URI), that the server is "
+                "running and that TLS settings match the server." % (self.uri, when, reason),
                 reason="unreachable")
         if milvus_code(exc) == 800:
             return NotFoundError("database %r does not exist on Milvus at %s" % (self.default_db, self.uri))
@@ -148,12 +154,13 @@ class MilvusConnection:
         db = db_name or self.default_db
         if db not in self._clients:
             kwargs = dict(self._client_kwargs, db_name=db)
+            started = time.monotonic()
             try:
                 self._clients[db] = MilvusClient(**kwargs)
             except Exception as exc:  # pylint: disable=broad-except
                 if milvus_code(exc) == 800 or "database not found" in error_text(exc):
                     raise NotFoundError("database %r does not exist on Milvus at %s" % (db, self.uri))
-                raise self.describe_connect_error(exc)
+                raise self.describe_connect_error(exc, time.monotonic() - started)
         return self._clients[db]
 
     def connect(self):
@@ -185,7 +192,13 @@ class MilvusConnection:
 
     def operation_error(self, what, exc):
         status, details = grpc_status(exc)
-        if status is not None and status.name in ("UNAVAILABLE", "UNAUTHENTICATED"):
+        if status is not None and status.name == "UNAVAILABLE":
+            # The connection was up: Milvus went away (or restarted) during the call.
+            return MilvusConnectionError(
+                "%s: lost the connection to Milvus at %s (%s). Check that the server is running; a rerun of the "
+                "task picks up where this one stopped." % (what, self.uri, details or error_text(exc)),
+                reason="unreachable")
+        if status is not None and status.name == "UNAUTHENTICATED":
             return self.describe_connect_error(exc)
         if milvus_code(exc) in NOT_FOUND_CODES:
             return NotFoundError("%s: %s" % (what, error_text(exc)))
@@ -225,6 +238,15 @@ def status_of(response):
     if response is not None and response.DESCRIPTOR.full_name == "milvus.proto.common.Status":
         return response
     return getattr(response, "status", None)
+
+
+def uri_secret(uri):
+    """The password embedded in ``https://user:secret@host:443``, or None."""
+    _scheme, sep, rest = (uri or "").partition("://")
+    userinfo, at, _host = rest.partition("/")[0].rpartition("@")
+    if not (sep and at):
+        return None
+    return userinfo.partition(":")[2] or None
 
 
 def redact_uri(uri):

@@ -15,6 +15,16 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     MissingLibraryError,
     VectoropsError,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import uri_secret
+
+
+def hide_uri_secrets(module):
+    """Mask a password written into ``uri`` (``http://user:secret@host``) wherever Ansible prints the task,
+    ``invocation.module_args`` at -vvv included, as it masks options marked no_log."""
+    for params in (module.params, module.params.get("target_connection") or {}):
+        secret = uri_secret(params.get("uri")) if isinstance(params, dict) else None
+        if secret:
+            module.no_log_values.add(secret)
 
 
 def run_module(argument_spec, runner, supports_check_mode=True, **module_kwargs):
@@ -26,6 +36,7 @@ def run_module(argument_spec, runner, supports_check_mode=True, **module_kwargs)
     """
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=supports_check_mode,
                            **module_kwargs)
+    hide_uri_secrets(module)
     try:
         result = runner(module)
     except MissingLibraryError as exc:

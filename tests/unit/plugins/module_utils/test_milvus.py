@@ -77,6 +77,15 @@ def test_connect_errors_name_the_problem():
     assert "cannot reach Milvus at http://127.0.0.1:19530 within 5s: Connection refused" in down.message
 
 
+def test_a_connection_refused_at_once_does_not_claim_the_whole_timeout():
+    conn = milvus.MilvusConnection(params())
+    refused = conn.describe_connect_error(wrapped(grpc.StatusCode.UNAVAILABLE, "Connection refused"), elapsed=0.04)
+    assert ("cannot reach Milvus at http://127.0.0.1:19530 after 0.0s (it refused or dropped the connection; "
+            "timeout 5s): Connection refused") in refused.message
+    waited = conn.describe_connect_error(wrapped(grpc.StatusCode.UNAVAILABLE, "deadline"), elapsed=5.01)
+    assert "cannot reach Milvus at http://127.0.0.1:19530 within 5s: deadline" in waited.message
+
+
 def test_operation_errors():
     conn = milvus.MilvusConnection(params())
     err = conn.operation_error("describe collection x", MilvusException(code=100, message="collection not found"))
