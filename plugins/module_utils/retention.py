@@ -26,8 +26,9 @@ import fnmatch
 import re
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout
-from ansible_collections.vectorops.milvus.plugins.module_utils.backup import STALE_AFTER_SECONDS
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError, VectoropsError
+from ansible_collections.vectorops.milvus.plugins.module_utils.progress import writer_state
+from ansible_collections.vectorops.milvus.plugins.module_utils.restore_state import sweep_stale_staging
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
 
 try:
@@ -149,9 +150,13 @@ def decide(summaries, policy, now):
         started = started_time(summary)
         age = (now - started).total_seconds() if started else None
         label = summary["status"]
-        if summary.get("in_progress") and age is not None and age < STALE_AFTER_SECONDS:
-            keep(summary["name"], "%s and being written (heartbeat %ds ago)" % (label, age))
-        elif age is None:
+        alive, state = writer_state(summary.get("in_progress"), now)
+        if alive:
+            keep(summary["name"], "%s and %s" % (label, state))
+            continue
+        if summary.get("in_progress"):
+            label = "%s (%s)" % (label, state)
+        if age is None:
             keep(summary["name"], "%s, age unknown: kept" % label)
         elif age < policy.keep_incomplete_for:
             keep(summary["name"], "%s for %s, younger than keep_incomplete_for" % (label, age_text(age)))
@@ -173,7 +178,7 @@ def prune(params, check_mode, now=None):
     policy = Policy(params.get("keep_last"), params.get("keep_daily"), params.get("keep_weekly"),
                     params.get("keep_monthly"), params.get("keep_yearly"), params.get("max_age"),
                     params.get("keep_incomplete_for", "1d"), params.get("timezone") or "UTC")
-    _milvus_store, store = stores_from_params(params, need_backup=True)
+    milvus_store, store = stores_from_params(params, need_backup=True)
     store.check_bucket()
     pattern = params.get("name_pattern") or "*"
     summaries = [s for s in catalog.list_backups(store) if fnmatch.fnmatchcase(s["name"], pattern)]
@@ -195,9 +200,12 @@ def prune(params, check_mode, now=None):
     would_delete = [e["name"] for e in entries if e["action"] == "delete"]
     gone = would_delete if check_mode else deleted
     verb = "would delete" if check_mode else "deleted"
-    result = dict(changed=bool(gone), location=store.url(store.key() + "/"), decisions=entries,
-                  kept=[e["name"] for e in entries if e["action"] == "keep"], deleted=gone,
-                  msg="%s %d of %d backup(s)" % (verb, len(gone), len(entries)))
+    # Staging prefixes that failed or killed restores left in Milvus's bucket (when its storage is configured).
+    staging = sweep_stale_staging(milvus_store, dry_run=check_mode) if milvus_store is not None else []
+    result = dict(changed=bool(gone) or bool(staging), location=store.url(store.key() + "/"), decisions=entries,
+                  kept=[e["name"] for e in entries if e["action"] == "keep"], deleted=gone, staging_swept=staging,
+                  msg="%s %d of %d backup(s)%s" % (
+                      verb, len(gone), len(entries), " and %d stale staging prefix(es)" % len(staging) if staging else ""))
     if errors:
         raise VectoropsError("pruning failed for %d backup(s): %s" % (len(errors), "; ".join(errors)), result=result)
     return result

@@ -27,6 +27,11 @@ import threading
 import traceback
 import uuid
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: local conditional writes are checked by reading back
+    fcntl = None
+
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     InputError,
     MissingLibraryError,
@@ -67,6 +72,10 @@ CopyResult = collections.namedtuple("CopyResult", ["size", "sha256", "sha256_sou
 # sha256_source: "streamed" (hashed while copying), "s3-checksum" (computed by the server),
 # "read-back" (server-side copy, then the copy was read and hashed)
 # method: "server-side", "server-side-multipart" or "streaming"
+
+
+class ConditionFailed(StorageError):
+    """A conditional write found the object changed (or present) since it was read."""
 
 
 def require_boto3():
@@ -361,6 +370,43 @@ class S3Store(ObjectStore):
                  ChecksumSHA256=base64.b64encode(digest).decode("ascii"))
         return digest.hex()
 
+    def read_versioned(self, key):
+        """(bytes, ETag) of the object, or (None, None) when it does not exist."""
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=key)
+            return resp["Body"].read(), resp.get("ETag")
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return None, None
+            raise self.error(exc, "read object", key)
+        except BotoCoreError as exc:
+            raise self.error(exc, "read object", key)
+
+    def write_conditional(self, key, data, etag=None):
+        """Write only if the object is as last read: absent (``etag`` None) or still ``etag``.
+
+        Returns (enforced, new ETag). A store that does not implement conditional writes (501) gets
+        an ordinary write and ``enforced`` False; callers must then check by reading back.
+        """
+        digest = hashlib.sha256(data).digest()
+        kwargs = dict(Bucket=self.bucket, Key=key, Body=data, ChecksumSHA256=base64.b64encode(digest).decode("ascii"))
+        condition = dict(IfNoneMatch="*") if etag is None else dict(IfMatch=etag)
+        try:
+            resp = self.client.put_object(**dict(kwargs, **condition))
+            return True, resp.get("ETag")
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
+                raise ConditionFailed("write %s: it changed since it was read (%s)" % (self.url(key), code),
+                                      reason="precondition")
+            if code != "NotImplemented" and status != 501:
+                raise self.error(exc, "write object", key)
+        except BotoCoreError as exc:
+            raise self.error(exc, "write object", key)
+        resp = self._do("write object", key, self.client.put_object, **kwargs)
+        return False, resp.get("ETag")
+
     def upload_stream(self, key, stream, concurrency=4):
         config = TransferConfig(multipart_threshold=64 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024,
                                 max_concurrency=concurrency, use_threads=concurrency > 1)
@@ -515,6 +561,49 @@ class LocalStore(ObjectStore):
     def write(self, key, data):
         self._atomic_write(key, lambda out: out.write(data))
         return hashlib.sha256(data).hexdigest()
+
+    @staticmethod
+    def _version(path):
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return "%d-%d-%d" % (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def read_versioned(self, key):
+        path = self._path(key)
+        for _attempt in range(3):  # a writer may replace the file between the two reads
+            before = self._version(path)
+            if before is None:
+                return None, None
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise self._error(exc, "read object", key)
+            if self._version(path) == before:
+                return data, before
+        raise StorageError("read %s: it kept changing while being read" % self.url(key), reason="other")
+
+    def write_conditional(self, key, data, etag=None):
+        """Like S3Store.write_conditional, enforced with a lock on the object's directory (one host)."""
+        path = self._path(key)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            lock = os.open(os.path.dirname(path), os.O_RDONLY)
+        except OSError as exc:
+            raise self._error(exc, "write object", key)
+        try:
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            if self._version(path) != etag:
+                raise ConditionFailed("write %s: it changed since it was read" % self.url(key), reason="precondition")
+            self.write(key, data)
+            return fcntl is not None, self._version(path)
+        finally:
+            os.close(lock)
 
     def upload_stream(self, key, stream, concurrency=1):
         self._atomic_write(key, lambda out: shutil.copyfileobj(stream, out, CHUNK))

@@ -21,7 +21,10 @@ description:
     ISO weeks, months and years that have backups, in O(timezone) (grandfather-father-son). O(max_age) keeps every backup
     younger than that.
   - Incomplete or corrupt backups (interrupted runs) are kept for O(keep_incomplete_for), then deleted, but never while
-    another run is still writing them.
+    another run is still writing them. A run counts as writing while its process lives (on the same host) or, on
+    another host, while its heartbeat is less than three minutes old.
+  - When O(milvus_storage) is set, also removes the staging prefixes (C(<root_path>/restore-temp-<id>/)) that failed or
+    killed restores left in Milvus's bucket, once no restore is running for them.
   - Check mode is a dry run. Every backup gets V(keep) or V(delete) with the reasons.
 options:
   keep_last:
@@ -133,6 +136,13 @@ deleted:
   returned: always
   type: list
   elements: str
+staging_swept:
+  description: Stale restore staging prefixes removed from Milvus's bucket (in check mode, those that would be);
+    empty unless O(milvus_storage) is set.
+  returned: always
+  type: list
+  elements: str
+  sample: ["s3://milvus-bucket/files/restore-temp-0c1f2e3d4b5a/ at http://minio:9000"]
 """
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec

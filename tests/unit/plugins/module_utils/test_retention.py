@@ -58,6 +58,21 @@ def test_incomplete_backup_being_written_is_kept():
     assert decisions["running"][0] == "keep" and "being written" in decisions["running"][1][0]
 
 
+def test_an_incomplete_backup_whose_writer_died_on_this_host_is_not_waited_for():
+    import os  # pylint: disable=import-outside-toplevel
+    import socket  # pylint: disable=import-outside-toplevel
+    beat = layout.iso(NOW - datetime.timedelta(seconds=14))
+    dead = summary("dead", 3 * 86400, complete=False,
+                   in_progress=dict(host=socket.gethostname(), pid=2 ** 22 + 3, heartbeat_at=beat, started_at=beat))
+    alive = summary("alive", 3 * 86400, complete=False,
+                    in_progress=dict(host=socket.gethostname(), pid=os.getpid(), heartbeat_at=beat, started_at=beat))
+    decisions = retention.decide([dead, alive, summary("b", 60)],
+                                 retention.Policy(keep_last=1, keep_incomplete_for="0"), NOW)
+    assert decisions["dead"][0] == "delete", "a heartbeat 14 s old does not keep a backup whose writer has exited"
+    assert "its writer (pid %d on this host) has exited" % (2 ** 22 + 3) in decisions["dead"][1][0]
+    assert decisions["alive"][0] == "keep" and "being written by host" in decisions["alive"][1][0]
+
+
 def test_unknown_backup_time_is_kept():
     foreign = dict(summary("foreign", 0), backup_time=None, created_at=None)
     decisions = retention.decide([foreign, summary("b", 60)], retention.Policy(keep_last=1), NOW)
