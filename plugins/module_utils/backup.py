@@ -6,8 +6,8 @@
 Order of work, and why:
 
 1. preflight: Milvus's bucket holds the binlogs, the backup location accepts writes;
-2. ``.vectorops/IN_PROGRESS`` names this run (host, pid, heartbeat), so a second writer stops and a
-   crashed run can be resumed;
+2. ``.vectorops/IN_PROGRESS`` is claimed for this run (host, pid, run id, heartbeat; see
+   progress.py), so exactly one run writes the folder and a crashed run can be resumed;
 3. GC pause (advisory; the result says whether it held), flush each collection and record its flush
    timestamp: the backup holds at least everything written before it;
 4. plan: persistent segments and their insert/delta logs, listed from Milvus's bucket;
@@ -26,14 +26,12 @@ __metaclass__ = type
 
 import concurrent.futures
 import http.client
-import os
-import socket
 import threading
 import time
 import uuid
 from collections import Counter
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint, layout, manifest
+from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, catalog, fingerprint, layout, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
@@ -47,6 +45,11 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import 
     backup_storage_preflight,
     milvus_storage_preflight,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.progress import (
+    HEARTBEAT_SECONDS,
+    ProgressMarker,
+    check_not_running,
+)
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import select_collections
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import copy_object, stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
@@ -57,14 +60,24 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     milvus_pb2 = None
 
 STRATEGIES = ("flush", "skip_flush", "meta_only")
-HEARTBEAT_SECONDS = 30
-STALE_AFTER_SECONDS = 180
+TIMESTAMP_FIELD = 1  # every segment stores each row's timestamp as field 1 (field 0 is the row id)
 
 
 # ------------------------------------------------------------------ helpers
 # Flush failures that pass by themselves: Milvus rate-limits Flush per collection, and after a data
 # node restarts, data coord keeps routing to the old node until its etcd session expires (~30 s).
 RETRYABLE_FLUSH_ERRORS = ("rate limit", "node not match", "node not found", "session not found")
+
+
+def consistency_cut(flush_ts):
+    """The backup's point in time: the flush timestamp, rounded down to its millisecond.
+
+    Import's ``end_ts`` option takes physical milliseconds (Milvus ``importutil/import_options.go
+    ParseTSFromOptions``: ComposeTS(end_ts, 0)), so a cut on a millisecond boundary is what a
+    restore can reproduce exactly. Everything up to the flush timestamp is persisted once the
+    flush is done, so everything up to the cut is in the flushed segments.
+    """
+    return layout.compose_ts(layout.physical_ms(flush_ts)) if flush_ts else None
 
 
 def flush_is_retryable(message):
@@ -189,6 +202,16 @@ class SegmentFiles:
     def size(self):
         return sum(o.size for objs in self.insert.values() for o in objs) + sum(o.size for o in self.delta)
 
+    def insert_keys(self, paths, collection_id, field_id):
+        """Backup-relative keys of one field's insert logs, oldest first (log ids grow with time), so that
+        the n-th files of two fields hold the same rows."""
+        names = sorted((o.key.rsplit("/", 1)[1] for o in self.insert.get(field_id, [])), key=lambda n: (len(n), n))
+        return [paths.insert_log(collection_id, self.partition_id, self.id, field_id, n) for n in names]
+
+    def delta_keys(self, paths, collection_id):
+        return sorted(paths.delta_log(collection_id, self.partition_id, self.id, o.key.rsplit("/", 1)[1])
+                      for o in self.delta)
+
     def tasks(self, paths, collection_id):
         """(source key, backup-relative key, size) of every object of the segment."""
         result = []
@@ -208,8 +231,11 @@ class CollectionPlan:
         self.task_id = task_id
         self.flush_ts = None
         self.seal_time = None
+        self.cut_ts = None  # rows up to this timestamp are what the backup restores (None: all in its segments)
         self.live_rows = None
         self.verification = None
+        self.golden = []  # golden query candidates, searched before the copy
+        self.skipped = []  # why some verification data could not be recorded
         self.segments = {}  # id -> SegmentFiles
         self.attempts = 0
 
@@ -240,6 +266,9 @@ class BackupJob:
         self.copied = {}  # backup-relative key -> dict(size, sha256, sha256_source, method, source)
         self.segments_replanned = 0
         self._stop = threading.Event()
+        self.progress = ProgressMarker(backup_store, self.paths.key(layout.IN_PROGRESS), self.name,
+                                       lambda: dict(id=self.backup_id, name=self.name, collections=self._selected))
+        self._selected = []
         self.gc = None
         self.started_at = layout.iso(layout.utcnow())
 
@@ -303,9 +332,18 @@ class BackupJob:
     # -------------------------------------------------------------- create
     def _create(self, selected, resumed):
         strategy = self.opts["strategy"]
+        # Every store is checked before the first write, so that a wrong bucket, root path or credential
+        # leaves nothing behind.
         with self.timer.phase("preflight"):
             backup_storage_preflight(self.store, write_check=True)
-        self._write_in_progress(selected)
+            if strategy != "meta_only":
+                before = [describe_collection(self.conn, db, name, exact_count=False, segments=True,
+                                              partition_details=False) for db, name in selected]
+                check = milvus_storage_preflight(self.milvus_store, before)
+                if not check["ok"]:
+                    raise VectoropsError("; ".join(check["problems"]))
+        self._selected = ["%s.%s" % item for item in selected]
+        self.progress.claim()
         heartbeat = threading.Thread(target=self._heartbeat, name="vectorops-heartbeat", daemon=True)
         heartbeat.start()
         try:
@@ -321,24 +359,28 @@ class BackupJob:
                     flushed = dict(((db, name), self._flush(db, name)) for db, name in selected)
             with self.timer.phase("describe"):
                 for db, name in selected:
-                    desc = describe_collection(self.conn, db, name, exact_count=True, segments=True)
+                    desc = describe_collection(self.conn, db, name, exact_count=False, segments=True)
                     plan = CollectionPlan(desc, str(uuid.uuid4()))
                     if strategy == "flush":
                         plan.flush_ts, plan.seal_time = flushed[(db, name)]
-                    plan.live_rows = desc["row_count_exact"]
+                        plan.cut_ts = consistency_cut(plan.flush_ts)
                     self.plans.append(plan)
-            if self.opts.get("fingerprint", True):
-                with self.timer.phase("fingerprint"):
-                    for plan in self.plans:
-                        plan.verification = self._verification_data(plan)
-            if strategy != "meta_only":
-                with self.timer.phase("preflight"):
-                    check = milvus_storage_preflight(self.milvus_store, [p.desc for p in self.plans])
-                    if not check["ok"]:
-                        raise VectoropsError("; ".join(check["problems"]))
+            if strategy == "meta_only":
+                for plan in self.plans:
+                    plan.verification = dict(measured_at=layout.iso(layout.utcnow()), pk_fingerprint=None,
+                                             golden_queries=[], skipped=["metadata-only backup: it holds no rows"])
+            else:
+                if self.opts.get("fingerprint", True):
+                    with self.timer.phase("golden_queries"):
+                        for plan in self.plans:
+                            self._golden_candidates(plan)
                 self._copy_consistently()
                 with self.timer.phase("sweep"):
+                    self.progress.check("about to sweep leftovers")
                     self._sweep()
+                with self.timer.phase("fingerprint"):
+                    for plan in self.plans:
+                        self._measure(plan)
             with self.timer.phase("meta"):
                 result = self._write_meta(resumed)
         finally:
@@ -348,30 +390,79 @@ class BackupJob:
         return result
 
     # -------------------------------------------------------------- verification data
-    def _verification_data(self, plan):
-        """PK fingerprint and golden queries, measured right after the flush (see fingerprint.py)."""
+    def _golden_candidates(self, plan):
+        """Sample query vectors and search their nearest rows now, while the collection is loaded.
+
+        Rows written after the cut are among the hits; :meth:`_measure` drops them.
+        """
         desc = plan.desc
-        data = dict(measured_at=layout.iso(layout.utcnow()), pk_fingerprint=None, golden_queries=[], skipped=[])
         if desc["load_state"] != "Loaded":
-            data["skipped"].append("collection not loaded at backup time: Milvus answers queries only on loaded "
-                                   "collections, so no fingerprint or golden queries")
-            return data
+            plan.skipped.append("collection not loaded at backup time: Milvus searches only loaded collections, so "
+                                "no golden queries")
+            return
         schema = desc["schema"]
-        fp = fingerprint.pk_fingerprint(self.conn, desc["db_name"], desc["name"], schema["primary_field"],
-                                        fingerprint.partitions_to_fingerprint(desc))
-        keys = fp.pop("keys")
-        data["pk_fingerprint"] = fp
-        plan.live_rows = fp["collection"]["count"]
         indexed = dict((i["field_name"], i) for i in desc["indexes"])
         vector = [f for f in schema["fields"] if f["data_type"] == "FloatVector" and f["name"] in indexed]
         if not vector:
-            data["skipped"].append("no indexed FloatVector field: no golden queries")
-        elif int(self.opts.get("golden_queries", 5)) > 0:
-            field = vector[0]["name"]
-            data["golden_queries"] = fingerprint.golden_queries(
-                self.conn, desc["db_name"], desc["name"], field, indexed[field]["metric_type"], indexed[field], keys,
-                schema["primary_field"], int(self.opts.get("golden_queries", 5)), int(self.opts.get("golden_top_k", 10)))
-        return data
+            plan.skipped.append("no indexed FloatVector field: no golden queries")
+            return
+        field = vector[0]["name"]
+        plan.golden = fingerprint.golden_candidates(
+            self.conn, desc["db_name"], desc["name"], field, indexed[field]["metric_type"], indexed[field],
+            schema["primary_field"], int(self.opts.get("golden_queries", 5)), int(self.opts.get("golden_top_k", 10)))
+
+    def _measure(self, plan):
+        """Live rows and PK fingerprint of what the copied segments restore to at the cut, read from their binlogs.
+
+        A query of the live collection would count rows written after the cut too, and the backup would then
+        claim rows it cannot restore; the binlogs say exactly what it holds, however busy the collection is.
+        """
+        desc = plan.desc
+        data = dict(measured_at=layout.iso(layout.utcnow()), measured_from="binlogs", cut_timestamp=plan.cut_ts,
+                    pk_fingerprint=None, golden_queries=[], skipped=list(plan.skipped))
+        if any(s.level == "L0" for s in plan.segments.values()):
+            # Collection-wide delete segments (Milvus 2.4+) apply across segments; not measured here.
+            data["skipped"].append("L0 delete segments: live rows and fingerprint are not measured from binlogs")
+            plan.verification = data if self.opts.get("fingerprint", True) else None
+            return
+        pk_name = desc["schema"]["primary_field"]
+        pk_field = [f for f in desc["schema"]["fields"] if f["name"] == pk_name][0]["field_id"]
+        partition_names = None
+        if fingerprint.partitions_to_fingerprint(desc) is not None:
+            partition_names = dict((p["id"], p["name"]) for p in desc["partitions"])
+        watch = set(pk for query in plan.golden for pk, _distance in query["candidates"])
+        measured = fingerprint.cut_fingerprint(self._segment_contents(plan, pk_field), plan.cut_ts, partition_names,
+                                               watch, digest=self.opts.get("fingerprint", True))
+        plan.live_rows = measured["count"]
+        if not self.opts.get("fingerprint", True):
+            plan.verification = None
+            return
+        data["pk_fingerprint"] = dict(collection=measured["collection"], partitions=measured["partitions"])
+        data["golden_queries"] = fingerprint.golden_queries_at_cut(plan.golden, measured["found"])
+        plan.verification = data
+
+    def _segment_contents(self, plan, pk_field):
+        """(partition id, insert batches, delete records) of every planned segment, read from the backup copies."""
+        cid = plan.desc["id"]
+
+        def values(rel):
+            return binlog.read_binlog(self.store.read(self.paths.key(rel)), self.store.url(self.paths.key(rel)))[1]
+
+        def batches(pk_keys, ts_keys):
+            for pk_key, ts_key in zip(pk_keys, ts_keys):
+                yield values(pk_key), values(ts_key)
+
+        for _sid, seg in sorted(plan.segments.items()):
+            pk_keys = seg.insert_keys(self.paths, cid, pk_field)
+            ts_keys = seg.insert_keys(self.paths, cid, TIMESTAMP_FIELD)
+            if len(pk_keys) != len(ts_keys):
+                raise ConsistencyError("segment %d of %s has %d primary-key logs but %d timestamp logs; nothing was "
+                                       "marked complete" % (seg.id, plan.label, len(pk_keys), len(ts_keys)))
+            deletes = []
+            for rel in seg.delta_keys(self.paths, cid):
+                deletes.extend(binlog.delete_records(self.store.read(self.paths.key(rel)),
+                                                     self.store.url(self.paths.key(rel))))
+            yield seg.partition_id, batches(pk_keys, ts_keys), deletes
 
     # -------------------------------------------------------------- flush
     def _flush(self, db, name):
@@ -545,6 +636,11 @@ class BackupJob:
                            segments_replanned=self.segments_replanned, consistent=True,
                            note=("every planned segment was still present after the copy"
                                  if self.opts["strategy"] != "meta_only" else "metadata only, no data"))
+        if self.opts["strategy"] == "flush":
+            consistency["note"] += ("; each collection is restored as of its cut_time (rows and deletes up to its "
+                                    "flush, to the millisecond); rows written later that the copied segments hold "
+                                    "are dropped at restore (import end_ts), and live_row_count and the fingerprints "
+                                    "describe the collection at the cut")
         if self.opts["strategy"] == "skip_flush":
             consistency["note"] += "; skip_flush: rows not yet flushed when the backup started are NOT included"
         body = dict(
@@ -563,13 +659,16 @@ class BackupJob:
             objects=[dict(key=rel, size=item["size"], sha256=item["sha256"], sha256_source=item["sha256_source"],
                           source=item["source"]) for rel, item in sorted(self.copied.items())])
         body_bytes = manifest.encode_pretty(body)
+        self.progress.check("writing its metadata")
+        self._check_stored(body["objects"])
         self.store.write(self.paths.key(layout.MANIFEST), body_bytes)
         self.store.write(self.paths.key(layout.BACKUP_META), files[layout.BACKUP_META])
         completed_at = body["backup"]["completed_at"]
+        self.progress.check("marking it complete")
         self.store.write(self.paths.key(layout.COMPLETE),
                          manifest.complete_marker(self.name, self.backup_id, body_bytes, totals, completed_at))
         self._stop.set()
-        self.store.delete([self.paths.key(layout.IN_PROGRESS)])
+        self.progress.release()
         durations = self.timer.total()
         return dict(changed=True, name=self.name, backup_id=self.backup_id, status="complete", resumed=resumed,
                     location=self.store.url(self.paths.prefix), milvus_version=version,
@@ -598,25 +697,26 @@ class BackupJob:
             verification=plan.verification,
             backup_timestamp=plan.flush_ts or 0,
             backup_time=layout.iso(layout.hybrid_ts_to_datetime(plan.flush_ts)),
+            cut_timestamp=plan.cut_ts, cut_time=layout.iso(layout.hybrid_ts_to_datetime(plan.cut_ts)),
             objects=len(objects), bytes=sum(s["size"] for s in segments))
 
+    def _check_stored(self, objects):
+        """The manifest's objects, checked against a fresh listing of the store (not this run's memory)."""
+        stored = dict((self.paths.relative(o.key), o.size)
+                      for o in self.store.list(self.paths.key(layout.BINLOGS) + "/"))
+        missing = [o["key"] for o in objects if stored.get(o["key"]) != o["size"]]
+        if missing:
+            raise ConsistencyError("%d object(s) of the manifest are missing from the store or have another size, "
+                                   "e.g. %s; nothing was marked complete" % (len(missing), missing[0]))
+
     # -------------------------------------------------------------- progress marker
-    def _in_progress_body(self, selected):
-        return manifest.encode_pretty(dict(
-            id=self.backup_id, name=self.name, host=socket.gethostname(), pid=os.getpid(),
-            started_at=self.started_at, heartbeat_at=layout.iso(layout.utcnow()), tool_version=layout.TOOL_VERSION,
-            collections=["%s.%s" % item for item in selected]))
-
-    def _write_in_progress(self, selected):
-        self._selected = selected
-        self.store.write(self.paths.key(layout.IN_PROGRESS), self._in_progress_body(selected))
-
     def _heartbeat(self):
         renew_every = max(60, (self.gc.seconds // 2) if self.gc else 600)
         last_renew = time.time()
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
-                self.store.write(self.paths.key(layout.IN_PROGRESS), self._in_progress_body(self._selected))
+                if not self.progress.beat():
+                    return  # another run took the name over; the main thread stops at its next check
             except VectoropsError:
                 pass
             if self.gc is not None and time.time() - last_renew > renew_every:
@@ -645,32 +745,6 @@ def totals_of(collections):
                 rows=sum(c.get("row_count", c.get("rows", 0)) for c in collections),
                 objects=sum(c["objects"] for c in collections),
                 bytes=sum(c["bytes"] for c in collections))
-
-
-def check_not_running(name, in_progress):
-    """Refuse to touch a backup another live run is writing (its IN_PROGRESS heartbeat is fresh)."""
-    if not in_progress:
-        return
-    same_host = in_progress.get("host") == socket.gethostname()
-    if same_host and in_progress.get("pid") and not pid_running(in_progress["pid"]):
-        return  # that run died on this machine: resumable at once
-    beat = layout.parse_iso(in_progress.get("heartbeat_at"))
-    age = (layout.utcnow() - beat).total_seconds() if beat else None
-    if age is not None and age < STALE_AFTER_SECONDS:
-        raise VectoropsError(
-            "backup %r is being written by another run (host %s, pid %s, last heartbeat %ds ago); wait for it, "
-            "or, if that run died, retry after %ds"
-            % (name, in_progress.get("host"), in_progress.get("pid"), int(age), STALE_AFTER_SECONDS))
-
-
-def pid_running(pid):
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError, TypeError):
-        return True
-    return True
 
 
 def default_management_uri(uri):

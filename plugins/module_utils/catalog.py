@@ -337,7 +337,8 @@ def collections_of(backup):
     properties (dict), indexes ([{field_name, index_name, params}]), aliases, load_state,
     partitions ([{name, id, load_state}]), segments ([{id, partition_id, num_rows, level,
     import_paths: (insert prefix, delta prefix or ""), objects: [{key, size, sha256}]}]),
-    row_count, live_row_count. Keys of objects and import paths are relative to the backup folder.
+    row_count, live_row_count, cut_timestamp (restore rows up to it: import end_ts; None for all).
+    Keys of objects and import paths are relative to the backup folder.
     """
     if backup.manifest:
         return [_from_manifest(backup, coll) for coll in backup.manifest.get("collections", [])]
@@ -368,7 +369,7 @@ def _from_manifest(backup, coll):
                 load_state=coll.get("load_state"), partitions=[dict(name=p["name"], id=p["id"], load_state=p.get("load_state"))
                                                                for p in coll.get("partitions", [])],
                 segments=segments, row_count=coll.get("row_count"), live_row_count=coll.get("live_row_count"),
-                verification=coll.get("verification"))
+                verification=coll.get("verification"), cut_timestamp=coll.get("cut_timestamp"))
 
 
 def _from_meta(coll):
@@ -409,7 +410,7 @@ def _from_meta(coll):
                 partitions=[dict(name=p.get("partition_name"), id=p.get("partition_id"), load_state=p.get("load_state"))
                             for p in coll.get("partition_backups", []) or []],
                 segments=segments, row_count=sum(s["num_rows"] for s in segments if s["level"] != "L0"),
-                live_row_count=None, verification=None)
+                live_row_count=None, verification=None, cut_timestamp=None)
 
 
 def select_sources(sources, patterns, default_db, backup_name):

@@ -98,11 +98,15 @@ def normalize_schema(schema):
 def normalize_index(index):
     """User-facing view of one proto IndexDescription dict."""
     params = kv_dict(index.get("params"))
-    extra = params.get("params")
+    # Build parameters come nested ({"params": "{\"nlist\": 128}"}, how pymilvus's ORM sends them) or as
+    # flat pairs ({"nlist": "128"}, how MilvusClient sends them): the index is the same either way.
+    extra = dict((k, v) for k, v in params.items() if k not in ("index_type", "metric_type", "params"))
     try:
-        extra = json.loads(extra) if extra else {}
+        nested = json.loads(params["params"]) if params.get("params") else {}
     except ValueError:
-        pass
+        nested = {}
+    if isinstance(nested, dict):
+        extra.update(nested)
     return dict(
         index_name=index.get("index_name"),
         field_name=index.get("field_name"),

@@ -11,8 +11,13 @@
   compare two live collections, possibly on two Milvus servers.
 * Golden queries: a few stored vectors with their top-k ids and distances, searched again after a
   restore to measure recall@k.
+* Cut fingerprint: the PK fingerprint and live row count of what a backup's segments restore to,
+  computed from their binlogs (:func:`cut_fingerprint`), so that it holds while the application
+  keeps writing: a query of the live collection would also count rows written after the backup's
+  cut, which the backup does not restore.
 
-All of them need a loaded collection (Milvus answers queries only on loaded collections).
+Reading a live collection needs it loaded (Milvus answers queries only on loaded collections);
+the cut fingerprint reads only binlogs.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -119,35 +124,125 @@ def search_params(index):
     return {}
 
 
-def golden_queries(conn, db, name, vector_field, metric, index, keys, primary_field, count, top_k, seed=20261121):
-    """``count`` sampled vectors of the collection with their top-k ids and distances."""
-    if not keys or count <= 0:
+# Candidates searched per golden query: rows written after the backup's cut are among a live
+# search's hits and are dropped afterwards, so ask for more than top_k (Milvus caps limit at 16384).
+def candidate_limit(top_k):
+    return min(16384, 3 * top_k + 10)
+
+
+def golden_candidates(conn, db, name, vector_field, metric, index, primary_field, count, top_k, seed=20261121):
+    """``count`` query vectors sampled from the collection, each with its nearest candidates (id, distance).
+
+    The candidates still include rows written after the backup's cut; :func:`golden_queries_at_cut`
+    keeps those the backup restores.
+    """
+    if count <= 0:
         return []
-    chosen = random.Random(seed).sample(list(keys), min(count, len(keys)))
     client = conn.client(db)
-    expr = "%s in %s" % (primary_field, json.dumps(chosen))
-    rows = conn.call("read query vectors of %s.%s" % (db, name), client.query, name, filter=expr,
-                     output_fields=[primary_field, vector_field], consistency_level="Strong")
+    rows = conn.call("read query vectors of %s.%s" % (db, name), client.query, name, filter="",
+                     output_fields=[primary_field, vector_field], limit=max(100, min(1000, 20 * count)),
+                     consistency_level="Strong")
+    chosen = random.Random(seed).sample(list(rows), min(count, len(rows)))
     params = dict(metric_type=metric, params=search_params(index))
     queries = []
-    for row in sorted(rows, key=lambda r: str(r[primary_field])):
+    for row in sorted(chosen, key=lambda r: str(r[primary_field])):
         vector = [float(x) for x in row[vector_field]]
-        hits = run_search(conn, db, name, vector_field, vector, params, top_k)
-        queries.append(dict(query_pk=row[primary_field], vector_field=vector_field, vector=vector, search_params=params,
-                            top_k=top_k, ids=[h[0] for h in hits], distances=[h[1] for h in hits]))
+        hits = run_search(conn, db, name, vector_field, vector, params, candidate_limit(top_k))
+        queries.append(dict(query_pk=row[primary_field], primary_field=primary_field, vector_field=vector_field,
+                            vector=vector, search_params=params, top_k=top_k, candidates=hits))
     return queries
 
 
-def run_search(conn, db, name, vector_field, vector, params, top_k):
+def golden_queries_at_cut(candidates, restored_ids):
+    """Golden queries whose expected hits are the nearest candidates the backup restores (``restored_ids``).
+
+    Each query keeps its top_k (at most) nearest such candidates as the expected hits, and all of them
+    as ``filter_ids``: searched again among exactly those rows after a restore, it must find the same
+    hits at the same distances. Restricting the search is what makes the check hold while the
+    application writes: a row deleted after the cut is restored but was not among the live search's
+    candidates, and unrestricted it could push an expected hit out of the top_k. A query none of whose
+    candidates the backup restores is dropped.
+    """
+    queries = []
+    for query in candidates:
+        kept = [(pk, distance) for pk, distance in query["candidates"] if pk in restored_ids]
+        if kept:
+            entry = dict((k, v) for k, v in query.items() if k != "candidates")
+            best = kept[:query["top_k"]]
+            entry.update(top_k=len(best), ids=[pk for pk, _d in best], distances=[d for _pk, d in best],
+                         filter_ids=[pk for pk, _d in kept])
+            queries.append(entry)
+    return queries
+
+
+def restored_keys(batches, deletes, cut_ts):
+    """Primary keys a binlog import with ``end_ts`` at ``cut_ts`` restores from one segment.
+
+    ``batches`` yields (primary keys, row timestamps) per pair of insert-log files, ``deletes`` is
+    the segment's delete records [(pk, ts)]. The rule is Milvus 2.3's ``importutil/binlog_adapter.go``
+    (``decodeDeleteLogs``, ``getShardingListByPrimaryInt64``): a row is restored when its timestamp
+    is at most the cut and no delete record of the segment at or before the cut names its key.
+    ``cut_ts`` None restores every row (an import without end_ts).
+    """
+    deleted = set(pk for pk, ts in deletes if cut_ts is None or ts <= cut_ts)
+    for pks, timestamps in batches:
+        if len(pks) != len(timestamps):
+            raise ValueError("%d primary keys but %d timestamps" % (len(pks), len(timestamps)))
+        for pk, ts in zip(pks, timestamps):
+            if (cut_ts is None or ts <= cut_ts) and pk not in deleted:
+                yield pk
+
+
+def cut_fingerprint(segments, cut_ts, partition_names=None, watch=(), digest=True):
+    """Live rows and PK fingerprint of what ``segments`` restore to at ``cut_ts``.
+
+    ``segments`` yields (partition id, batches, deletes) as :func:`restored_keys` takes them;
+    ``partition_names`` maps partition ids to names for per-partition digests (None: collection
+    only, as for partition-key collections); ``watch`` is a set of keys to look for (golden query
+    candidates). Memory is one segment's deletes and one batch, not the collection.
+    Returns {"count", "collection": {count, digest}, "partitions": {name: {count, digest}}, "found": set}.
+    """
+    watch = set(watch)
+    found = set()
+    total = Digest()
+    per_partition = {}
+    for partition_id, batches, deletes in segments:
+        part = Digest()
+        for pk in restored_keys(batches, deletes, cut_ts):
+            if digest:
+                part.add(key_text(pk))
+            else:
+                part.count += 1
+            if pk in watch:
+                found.add(pk)
+        total = total.merge(part)
+        if partition_names is not None:
+            name = partition_names.get(partition_id, str(partition_id))
+            per_partition[name] = per_partition.get(name, Digest()).merge(part)
+    if partition_names is not None:
+        for name in partition_names.values():
+            per_partition.setdefault(name, Digest())
+    return dict(count=total.count, collection=total.as_dict(),
+                partitions=dict((k, v.as_dict()) for k, v in sorted(per_partition.items())), found=found)
+
+
+def run_search(conn, db, name, vector_field, vector, params, top_k, expr=""):
     client = conn.client(db)
     result = conn.call("search %s.%s" % (db, name), client.search, name, data=[vector], anns_field=vector_field,
-                       limit=top_k, search_params=params, consistency_level="Strong")
+                       limit=top_k, search_params=params, filter=expr, consistency_level="Strong")
     return [(hit["id"], float(hit["distance"])) for hit in result[0]]
 
 
 def recall(conn, db, name, query):
-    """(recall@k, max distance drift over common ids) of one stored golden query on ``db.name``."""
-    hits = run_search(conn, db, name, query["vector_field"], query["vector"], query["search_params"], query["top_k"])
+    """(recall@k, max distance drift over common ids) of one stored golden query on ``db.name``.
+
+    Queries recorded with ``filter_ids`` search among those rows only (see :func:`golden_queries_at_cut`).
+    """
+    expr = ""
+    if query.get("filter_ids"):
+        expr = "%s in %s" % (query["primary_field"], json.dumps(query["filter_ids"]))
+    hits = run_search(conn, db, name, query["vector_field"], query["vector"], query["search_params"], query["top_k"],
+                      expr)
     expected = dict(zip(query["ids"], query["distances"]))
     found = dict(hits)
     common = set(expected) & set(found)

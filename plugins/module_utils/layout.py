@@ -94,11 +94,22 @@ class BackupPaths:
         return self.key("%s/delta_log/%s/%s/%s/" % (BINLOGS, coll, part, seg))
 
 
+LOGICAL_BITS = 18  # a Milvus hybrid timestamp is (physical milliseconds << 18) | logical counter
+
+
+def physical_ms(ts):
+    return int(ts) >> LOGICAL_BITS
+
+
+def compose_ts(milliseconds, logical=0):
+    return (int(milliseconds) << LOGICAL_BITS) | int(logical)
+
+
 def hybrid_ts_to_datetime(ts):
     """Milvus hybrid timestamps carry physical milliseconds in the upper 46 bits."""
     if not ts:
         return None
-    return datetime.datetime.fromtimestamp((int(ts) >> 18) / 1000.0, tz=datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(physical_ms(ts) / 1000.0, tz=datetime.timezone.utc)
 
 
 def iso(dt):

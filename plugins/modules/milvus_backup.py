@@ -23,6 +23,12 @@ description:
   - Idempotent by O(name). An existing complete backup is left alone (not changed, RV(existing=true)).
   - If compaction replaces a segment during the copy, the collection is planned and copied again;
     the module fails rather than mark a backup complete that lacks rows.
+  - "A hot backup is a point in time per collection: its cut, the collection's flush timestamp rounded down to
+    the millisecond (C(collections[].cut_time)). It restores every row and every delete written up to the cut,
+    and nothing written later, however busy the collection is while it runs: the copied segments may also hold
+    later rows, which M(vectorops.milvus.milvus_restore) leaves out (Milvus's import option C(end_ts)). The live
+    row count and the fingerprints are computed from the copied binlogs at the cut, so they describe exactly
+    what a restore brings back."
 options:
   name:
     description:
@@ -54,9 +60,9 @@ options:
     default: []
   strategy:
     description:
-      - V(flush) flushes each collection first and records its flush timestamp; the backup holds every row
-        written before that point.
-      - V(skip_flush) copies only what Milvus has already persisted; recently inserted rows may be missing.
+      - V(flush) flushes each collection first; the backup is the collection as of that flush (its cut).
+      - V(skip_flush) copies only what Milvus has already persisted and has no cut; recently inserted rows may be
+        missing, and a restore brings back every row the copied segments hold.
       - V(meta_only) saves schemas, partitions, indexes and aliases without data.
     type: str
     choices: [flush, skip_flush, meta_only]
@@ -98,11 +104,15 @@ options:
     default: 5
   fingerprint:
     description:
-      - Record, for each loaded collection, a fingerprint of its primary keys (whole collection and each partition)
-        and golden queries (O(golden_queries) sampled vectors with their top-k ids and distances) in the manifest.
-        M(vectorops.milvus.milvus_verify) compares restored collections against them.
-      - Reads every primary key once (a query iterator on the primary key field only). Collections that are not
-        loaded get none (Milvus answers queries only on loaded collections); the manifest says why.
+      - Record, for each collection, a fingerprint of its primary keys at the cut (whole collection and each
+        partition) and, for loaded collections, golden queries (O(golden_queries) sampled vectors with their top-k
+        ids and distances) in the manifest. M(vectorops.milvus.milvus_verify) compares restored collections against
+        them.
+      - The fingerprint reads the primary-key, timestamp and delta logs of the copied segments, not the live
+        collection, so it also works for collections that are not loaded. Golden queries search the live collection
+        (Milvus searches only loaded collections) and keep the hits the backup restores; a restore is searched among
+        those same rows.
+      - The live row count (C(collections[].live_row_count)) is measured from the binlogs either way.
     type: bool
     default: true
   golden_queries:
@@ -137,8 +147,10 @@ attributes:
 notes:
   - O(milvus_storage) must name Milvus's own bucket and root path (C(minio.bucketName) and
     C(minio.rootPath)); O(backup_storage) inherits its endpoint and credentials unless set.
-  - The backup timestamp is the flush timestamp. Rows inserted while the backup runs may or may not
-    be included; deletes issued during the copy may be included.
+  - The backup timestamp is the flush timestamp; the cut is that timestamp rounded down to its millisecond.
+    Restored by milvus-backup (which does not send C(end_ts)), a backup of a busy collection brings back the rows
+    written after the cut that its segments hold as well.
+  - Primary keys inserted twice without upsert are counted twice, as Milvus's import restores both rows.
 seealso:
   - module: vectorops.milvus.milvus_backup_info
   - module: vectorops.milvus.milvus_info
@@ -246,8 +258,10 @@ milvus_version:
   sample: v2.3.5
 collections:
   description: Per collection C(db_name), C(name), C(id), C(partitions), C(segments), C(row_count) (rows in
-    the backed-up segments, deleted rows included until compaction), C(live_row_count) (C(count(*)) after the flush
-    when the collection was loaded), C(objects), C(bytes), C(backup_time). In check mode, counts per collection.
+    the backed-up segments, deleted rows and rows written after the cut included), C(live_row_count) (the rows a
+    restore brings back, those written up to the cut and not deleted by then), C(cut_timestamp) and C(cut_time) (the
+    collection's point in time; null with O(strategy=skip_flush)), C(verification) (fingerprint and golden query
+    count), C(objects), C(bytes), C(backup_time). In check mode, counts per collection.
   returned: when state=present
   type: list
   elements: dict
@@ -274,8 +288,8 @@ copy:
   returned: when a backup was created
   type: dict
 durations:
-  description: Seconds per phase (C(preflight), C(gc_pause), C(flush), C(describe), C(plan), C(copy),
-    C(consistency), C(sweep), C(meta)) and C(total).
+  description: Seconds per phase (C(preflight), C(gc_pause), C(flush), C(describe), C(golden_queries), C(plan),
+    C(copy), C(consistency), C(sweep), C(fingerprint), C(meta)) and C(total).
   returned: when a backup was created
   type: dict
 deleted:

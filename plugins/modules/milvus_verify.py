@@ -22,6 +22,10 @@ description:
   - O(level=collection) compares live collections, typically restored ones, with the backup's manifest - schema,
     partitions, indexes, live rows per partition, primary-key fingerprints (whole collection and each partition) and
     golden-query recall@k. The restored names are found with the same O(suffix) or O(rename) used to restore.
+  - The backup's counts and fingerprints describe the collection at the backup's cut, whatever was written while it
+    ran (see M(vectorops.milvus.milvus_backup)). Golden queries of current backups are searched among the rows they
+    were recorded with (their candidates at backup time), so they hold while the source is written to and do not
+    depend on how approximate the index was then; older backups' golden queries search the whole collection.
   - O(level=compare) compares two live collections, possibly on two Milvus servers (O(target_connection)) -
     schema, live rows, primary-key fingerprint and, with O(content=true), a fingerprint over every field of every row.
   - Never changes Milvus. Fingerprints, row counts and golden queries need loaded collections; checks that

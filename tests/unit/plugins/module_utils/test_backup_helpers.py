@@ -94,13 +94,14 @@ def test_numeric_options_are_checked(option, value):
 
 def test_check_not_running_refuses_a_live_writer():
     import socket  # pylint: disable=import-outside-toplevel
-    from ansible_collections.vectorops.milvus.plugins.module_utils import layout  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils import layout, progress  # pylint: disable=import-outside-toplevel
     fresh = dict(host="elsewhere", pid=1, heartbeat_at=layout.iso(layout.utcnow()))
-    with pytest.raises(Exception, match="being written by another run"):
-        backup.check_not_running("b", fresh)
+    with pytest.raises(Exception, match="being written by host elsewhere, pid 1"):
+        progress.check_not_running("b", fresh)
     dead_here = dict(host=socket.gethostname(), pid=2 ** 22 + 7, heartbeat_at=layout.iso(layout.utcnow()))
-    backup.check_not_running("b", dead_here)
-    backup.check_not_running("b", None)
+    progress.check_not_running("b", dead_here)
+    assert progress.writer_state(dead_here) == (False, "its writer (pid %d on this host) has exited" % (2 ** 22 + 7))
+    progress.check_not_running("b", None)
 
 
 def test_copy_counts_describe_the_objects_in_the_backup():
