@@ -20,6 +20,11 @@ Per selected collection of a complete backup (ours or milvus-backup's):
 
 ``replace: true`` restores into a temporary collection and swaps it in only after the row counts
 match, so a failed restore never touches the live collection.
+
+Every collection a restore creates is marked as being restored from the moment it exists, and a
+``replace`` journals its swap; a run that dies leaves markers the next run uses to finish or undo
+its work (restore_state.py). Staging prefixes carry a marker too, so that the next restore (and
+milvus_backup_prune) removes those of dead runs.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +33,7 @@ __metaclass__ = type
 
 import concurrent.futures
 import re
+import threading
 import time
 import uuid
 
@@ -41,6 +47,18 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, describe_collection_proto
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
+from ansible_collections.vectorops.milvus.plugins.module_utils.progress import HEARTBEAT_SECONDS, writer_state
+from ansible_collections.vectorops.milvus.plugins.module_utils.restore_state import (
+    ASIDE_INFIX,
+    RESTORED_FROM,
+    RESTORING,
+    TEMP_INFIX,
+    STAGING_MARKER,
+    RestoreState,
+    encode,
+    run_fields,
+    sweep_stale_staging,
+)
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern, validate_name
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import S3Store, copy_object, stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
@@ -51,7 +69,6 @@ try:
 except ImportError:  # pragma: no cover - MilvusConnection reports the missing library
     json_format = common_pb2 = milvus_pb2 = schema_pb2 = None
 
-RESTORED_FROM = "vectorops.restored_from"
 SUFFIX_RE = re.compile(r"^[A-Za-z0-9_]+$")
 IMPORT_DONE, IMPORT_FAILED, IMPORT_FAILED_CLEANED = 6, 1, 7
 
@@ -86,9 +103,14 @@ def target_of(db, name, renames, suffix):
     return db, name + (suffix or "")
 
 
-def restored_marker(backup):
+META_ONLY_SUFFIX = "#meta"
+
+
+def restored_marker(backup, meta_only=False):
+    """The mark a finished restore of ``backup`` leaves: ``<name>@<backup id>``, ``#meta`` appended when it
+    imported no data (so that a later data restore with skip_create fills it instead of skipping it)."""
     summary = backup.summary()
-    return "%s@%s" % (backup.name, summary.get("backup_id") or "")
+    return "%s@%s%s" % (backup.name, summary.get("backup_id") or "", META_ONLY_SUFFIX if meta_only else "")
 
 
 # ------------------------------------------------------------------ the job
@@ -101,12 +123,21 @@ class RestoreJob:
         self.opts = options
         self.warn = warn or (lambda msg: None)
         self.restore_id = uuid.uuid4().hex[:12]
-        self.marker = restored_marker(backup)
+        self.marker = restored_marker(backup, options.get("meta_only"))
+        # state=absent removes what a data restore and a meta_only restore of this backup left alike
+        self.markers = (restored_marker(backup), restored_marker(backup, True))
         self.timer = Timer()
         self.version = layout.parse_version(conn.server_version())
+        self.state = RestoreState(conn, milvus_store, self.warn)
+        self.run_fields = run_fields(self.restore_id, self.marker)
+        self.recovered = []
+        self.working = {}  # (db, name) -> marker fields of the collections this run is building
+        self.staging_marker = None  # key of this run's staging marker, once written
+        self._stop = threading.Event()
 
     # -------------------------------------------------------------- plan
-    def plan(self):
+    def plan(self, recover=False):
+        """What to do per selected collection; with ``recover``, first finish or undo what dead runs left."""
         sources = catalog.collections_of(self.backup)
         selected = catalog.select_sources(sources, self.opts.get("collections"), self.conn.default_db,
                                           self.backup.name)
@@ -121,6 +152,8 @@ class RestoreJob:
             if label in seen:
                 raise InputError("%s.%s and %s would both be restored to %s" % (src["db_name"], src["name"], seen[label], label))
             seen[label] = "%s.%s" % (src["db_name"], src["name"])
+            if recover and db in self._databases():
+                self.recovered.extend(self.state.recover(db, name, origin=self.marker))
             plans.append(self._plan_one(src, db, name))
         return plans
 
@@ -129,8 +162,13 @@ class RestoreJob:
             "check collection %s.%s" % (db, name), self.conn.client(db).has_collection, name)
         action, reason = "create", None
         if exists:
-            props = self._properties(db, name)
-            if props.get(RESTORED_FROM) == self.marker and not self.opts.get("drop_existing"):
+            unfinished = self.state.unfinished(db, name)
+            if unfinished and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0]:
+                # Only in check mode: a real run has dropped it during recovery.
+                action, reason = "resume", "left unfinished by a run that ended: would be dropped and restored again"
+            elif unfinished:
+                action, reason = "conflict", self.state.unfinished_conflict(db, name)
+            elif self.state.restored_from(db, name) == self.marker and not self.opts.get("drop_existing"):
                 action, reason = "skip", "already restored from %s" % self.marker
             elif self.opts.get("replace"):
                 action = "replace"
@@ -155,10 +193,6 @@ class RestoreJob:
             self._dbs = set(self.conn.list_databases())
         return self._dbs
 
-    def _properties(self, db, name):
-        resp = describe_collection_proto(self.conn, db, name)
-        return dict((p.key, p.value) for p in resp.properties)
-
     def staging_needed(self):
         """Milvus imports only from its own bucket: anything else is copied there first."""
         same_bucket = (isinstance(self.backup_store, S3Store) and isinstance(self.milvus_store, S3Store)
@@ -176,13 +210,22 @@ class RestoreJob:
     # -------------------------------------------------------------- run
     def run(self, check_mode):
         self.preflight()
-        plans = self.plan()
+        swept = []
+        if not check_mode and not self.opts.get("meta_only"):
+            # Before anything changes (recovery included): Milvus's bucket is the right one, and writable, since
+            # completion records and swap journals go there (restore_state.py).
+            with self.timer.phase("preflight"):
+                milvus_storage_preflight(self.milvus_store)
+                self.milvus_store.probe_write()
+                swept = self._sweep_stale_staging()
+        plans = self.plan(recover=not check_mode)
         staging = self.staging_needed() and not self.opts.get("meta_only")
         milvus_bucket = self.milvus_store.url(self.milvus_store.key()) if self.milvus_store else None
         staging_prefix = self.milvus_store.key("restore-temp-%s" % self.restore_id) + "/" if self.milvus_store else None
         summary = dict(backup=self.backup.name, backup_id=self.backup.summary().get("backup_id"),
                        backup_format=self.backup.format, milvus_reads_from=milvus_bucket,
-                       staging=dict(needed=staging, location=self.milvus_store.url(staging_prefix) if staging else None))
+                       staging=dict(needed=staging, location=self.milvus_store.url(staging_prefix) if staging else None,
+                                    swept=swept))
         conflicts = [p["reason"] for p in plans if p["action"] == "conflict"]
         if check_mode:
             planned = [self._plan_view(p) for p in plans]
@@ -192,21 +235,25 @@ class RestoreJob:
                         conflicts=conflicts, collections=planned, totals=_totals(planned))
         if conflicts:
             raise VectoropsError(conflicts[0], result=dict(summary, changed=False, status="conflict", conflicts=conflicts))
-        if not self.opts.get("meta_only"):
-            with self.timer.phase("preflight"):
-                milvus_storage_preflight(self.milvus_store)
+        summary["recovered"] = self.recovered
         results = []
+        heartbeat = threading.Thread(target=self._heartbeat, name="vectorops-restore-heartbeat", daemon=True)
+        heartbeat.start()
         try:
+            if staging and any(p["segments"] and p["action"] != "skip" for p in plans):
+                self._write_staging_marker(staging_prefix)
             for plan in plans:
                 results.append(self._restore_collection(plan, staging, staging_prefix))
         except VectoropsError as exc:
-            exc.details.setdefault("result", dict(summary, changed=bool(results), status="failed",
-                                                  collections=results))
+            exc.details.setdefault("result", dict(summary, changed=bool(results) or bool(self.recovered),
+                                                  status="failed", collections=results))
             raise
         finally:
+            self._stop.set()
+            heartbeat.join(60)  # so that it cannot write the staging marker again after the clean-up
             if staging:
                 self._cleanup_staging(staging_prefix)
-        changed = any(r["action"] != "skip" for r in results)
+        changed = any(r["action"] != "skip" for r in results) or bool(self.recovered)
         durations = self.timer.total()
         for entry in results:
             for phase, seconds in (entry.get("durations") or {}).items():
@@ -223,18 +270,26 @@ class RestoreJob:
         for src in sources:
             db, name = target_of(src["db_name"], src["name"], renames, self.opts.get("suffix") or "")
             label = "%s.%s" % (db, name)
-            if db not in self._databases() or not self.conn.call(
-                    "check collection %s" % label, self.conn.client(db).has_collection, name):
+            if db not in self._databases():
                 continue
-            marker = self._properties(db, name).get(RESTORED_FROM)
-            if marker != self.marker:
+            if not check_mode:
+                # Dead runs' swaps are finished or undone and their temporary copies dropped first; an
+                # unfinished target of this backup is removed below, with the finished ones.
+                self.recovered.extend(self.state.recover(db, name))
+            if not self.state.exists(db, name):
+                continue
+            marker, restoring = self.state.restored_from(db, name), self.state.unfinished(db, name)
+            unfinished = bool(restoring) and restoring.get("origin") in self.markers and not writer_state(restoring)[0]
+            if marker not in self.markers and not unfinished:
                 kept.append(dict(target=label, reason="not restored from %s (its mark: %s): left alone"
-                                 % (self.marker, marker or "none")))
+                                 % (self.marker, marker or (restoring or {}).get("origin") or "none")))
                 continue
             if not check_mode:
                 self._drop(db, name)
             removed.append(label)
-        return dict(changed=bool(removed), status="absent", backup=self.backup.name, removed=removed, kept=kept,
+        changed = bool(removed) or bool(self.recovered)
+        return dict(changed=changed, status="absent", backup=self.backup.name, removed=removed, kept=kept,
+                    recovered=self.recovered,
                     msg="%s %d restored collection(s)" % ("would remove" if check_mode else "removed", len(removed)))
 
     def _plan_view(self, plan):
@@ -255,16 +310,18 @@ class RestoreJob:
         final_db, final_name = plan["db_name"], plan["name"]
         work_name = final_name
         if plan["action"] == "replace":
-            work_name = ("%s__vo_tmp_%s" % (final_name, self.restore_id))[:255]
+            work_name = ("%s%s%s" % (final_name, TEMP_INFIX, self.restore_id))[:255]
         created = False
         prefix = self.backup.paths.prefix
         if plan["segments"]:
-            # Staging (and its checksum checks) comes before any DDL: a damaged backup creates nothing.
+            # Staging and the checksum checks come before any DDL: a damaged backup creates nothing, and no
+            # damaged object reaches Milvus (Milvus 2.3 crashes on a binlog whose Parquet CRC does not match).
             with phases.phase("staging"):
+                self._warn_unverifiable(plan)
                 if staging:
                     self._stage(plan, staging_prefix)
                     prefix = staging_prefix
-                elif self.opts.get("verify_checksums"):
+                elif self.opts.get("verify_checksums", True):
                     self._verify_objects(plan)
         try:
             with phases.phase("create"):
@@ -272,7 +329,10 @@ class RestoreJob:
                 if plan["action"] == "drop_and_create":
                     self._drop(final_db, final_name)
                 if plan["action"] != "import_into_existing":
-                    self._create(src, final_db, work_name)
+                    role = "temp" if plan["action"] == "replace" else "target"
+                    fields = dict(self.run_fields, role=role, final=final_name, state="importing")
+                    self._create(src, final_db, work_name, fields)
+                    self.working[(final_db, work_name)] = fields
                     created = True
                 else:
                     self._check_existing_schema(src, final_db, work_name)
@@ -293,13 +353,18 @@ class RestoreJob:
             swap = None
             if plan["action"] == "replace":
                 swap = self._swap(final_db, final_name, work_name)
+                self.working.pop((final_db, work_name), None)
             moved = swap["aliases_moved"] if swap else []
             aliases = dict(restored=[], skipped=[], moved=moved)
             if self.opts.get("restore_aliases", True):
                 aliases.update(self._aliases([a for a in src["aliases"] if a not in moved], final_db, final_name))
             self._mark(final_db, final_name)
+            if swap:
+                self.state.records.delete(swap.pop("journal"))
+            self.working.pop((final_db, final_name), None)
             created = False  # done: keep it
         except Exception:
+            self.working.pop((final_db, work_name), None)
             if created:
                 self._drop(final_db, work_name, quiet=True)
             raise
@@ -326,16 +391,7 @@ class RestoreJob:
             self._dbs.add(db)
 
     def _drop(self, db, name, quiet=False):
-        try:
-            desc = describe_collection_proto(self.conn, db, name)
-            for alias in desc.aliases:
-                self.conn.rpc("drop alias %s" % alias, "DropAlias", milvus_pb2.DropAliasRequest(db_name=db, alias=alias),
-                              db_name=db)
-            self.conn.rpc("drop collection %s.%s" % (db, name), "DropCollection",
-                          milvus_pb2.DropCollectionRequest(db_name=db, collection_name=name), db_name=db)
-        except VectoropsError:
-            if not quiet:
-                raise
+        self.state.drop(db, name, quiet=quiet)
 
     def _schema(self, src, name):
         raw = dict(src["schema"])
@@ -348,7 +404,7 @@ class RestoreJob:
         schema.name = name
         return schema
 
-    def _create(self, src, db, name):
+    def _create(self, src, db, name, marker_fields):
         schema = self._schema(src, name)
         has_partition_key = any(f.is_partition_key for f in schema.fields)
         request = milvus_pb2.CreateCollectionRequest(
@@ -356,7 +412,8 @@ class RestoreJob:
             consistency_level=common_pb2.ConsistencyLevel.Value(src["consistency_level"])
             if src["consistency_level"] in common_pb2.ConsistencyLevel.keys() else 2,
             properties=[common_pb2.KeyValuePair(key=k, value=v) for k, v in sorted(src["properties"].items())
-                        if k != RESTORED_FROM],
+                        if k not in (RESTORED_FROM, RESTORING)]
+            + [common_pb2.KeyValuePair(key=RESTORING, value=encode(marker_fields))],
             num_partitions=len(src["partitions"]) if has_partition_key else 0)
         self.conn.rpc("create collection %s.%s" % (db, name), "CreateCollection", request, db_name=db)
         created = describe_collection_proto(self.conn, db, name)
@@ -389,30 +446,39 @@ class RestoreJob:
 
     # -------------------------------------------------------------- data
     def _stage(self, plan, staging_prefix):
-        """Copy the collection's segment files into Milvus's bucket, checking size and (when known) SHA-256."""
-        tasks = []
-        for seg in plan["segments"]:
-            for obj in seg["objects"]:
-                tasks.append(obj)
-        verify = self.opts.get("verify_checksums")
+        """Copy the collection's segment files into Milvus's bucket, checking each copy's size and SHA-256.
 
+        Every copy comes with the SHA-256 of what was stored (hashed on the way, read back, or the storage
+        service's checksum), so the check against the manifest costs nothing and is always made.
+        """
         def stage(obj):
             result = copy_object(self.backup_store, self.backup.paths.key(obj["key"]), self.milvus_store,
                                  staging_prefix + obj["key"], obj["size"])
-            if obj.get("sha256") and (verify or result.sha256_source == "streamed") and result.sha256 != obj["sha256"]:
-                raise ConsistencyError("backup object %s does not match its manifest SHA-256 (%s != %s): the backup is "
-                                       "damaged; nothing was imported from it" % (obj["key"], result.sha256, obj["sha256"]))
+            if obj.get("sha256") and result.sha256 != obj["sha256"]:
+                raise damaged(obj["key"], result.sha256, obj["sha256"])
             return result
 
+        tasks = [obj for seg in plan["segments"] for obj in seg["objects"]]
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4)) * 4) as pool:
             list(pool.map(stage, tasks))
 
     def _verify_objects(self, plan):
-        for seg in plan["segments"]:
-            for obj in seg["objects"]:
-                if obj.get("sha256") and self.backup_store.sha256(self.backup.paths.key(obj["key"])) != obj["sha256"]:
-                    raise ConsistencyError("backup object %s does not match its manifest SHA-256: the backup is damaged; "
-                                           "nothing was imported from it" % obj["key"])
+        """Hash every object where Milvus will read it (the backup is in Milvus's bucket) before any import."""
+        def verify(obj):
+            actual = self.backup_store.sha256(self.backup.paths.key(obj["key"]))
+            if actual != obj["sha256"]:
+                raise damaged(obj["key"], actual, obj["sha256"])
+
+        tasks = [obj for seg in plan["segments"] for obj in seg["objects"] if obj.get("sha256")]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4)) * 4) as pool:
+            list(pool.map(verify, tasks))
+
+    def _warn_unverifiable(self, plan):
+        unchecked = [obj["key"] for seg in plan["segments"] for obj in seg["objects"] if not obj.get("sha256")]
+        if unchecked:
+            self.warn("%d object(s) of %s.%s have no SHA-256 in the backup (e.g. %s; milvus-backup records none): "
+                      "they are checked by size only before Milvus imports them"
+                      % (len(unchecked), plan["source"]["db_name"], plan["source"]["name"], unchecked[0]))
 
     def _cleanup_staging(self, prefix):
         try:
@@ -425,6 +491,10 @@ class RestoreJob:
         options = [common_pb2.KeyValuePair(key="backup", value="true")]
         if self.version and self.version >= (2, 4, 0):
             options.append(common_pb2.KeyValuePair(key="skip_disk_quota_check", value="true"))
+        if src.get("cut_timestamp"):
+            # The backup's point in time: rows and deletes written after it, which the copied segments may
+            # hold, are left out (end_ts is in physical milliseconds, see backup.consistency_cut).
+            options.append(common_pb2.KeyValuePair(key="end_ts", value=str(layout.physical_ms(src["cut_timestamp"]))))
         requests, seen = [], set()
         for seg in segments:
             insert, delta = seg["import_paths"]
@@ -562,63 +632,80 @@ class RestoreJob:
         return dict(restored=restored, skipped=skipped)
 
     def _mark(self, db, name):
-        self.conn.call("mark %s.%s as restored" % (db, name), self.conn.client(db).alter_collection_properties,
-                       name, properties={RESTORED_FROM: self.marker})
+        self.state.mark_complete(db, name, self.marker)
+
+    def _heartbeat(self):
+        """Renew the markers of the collections (and the staging prefix) this run is working on."""
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            for (db, name), fields in list(self.working.items()):
+                try:
+                    self.state.alter(db, name, {RESTORING: encode(fields)})
+                except VectoropsError:
+                    pass
+            if self.staging_marker:
+                try:
+                    self.milvus_store.write(self.staging_marker, encode(self.run_fields).encode("utf-8"))
+                except VectoropsError:
+                    pass
+
+    def _write_staging_marker(self, prefix):
+        self.staging_marker = prefix + STAGING_MARKER
+        self.milvus_store.write(self.staging_marker, encode(self.run_fields).encode("utf-8"))
+
+    def _sweep_stale_staging(self):
+        """Remove the staging prefixes of restores that are no longer running; returns their URLs."""
+        return sweep_stale_staging(self.milvus_store, self.warn)
 
     def _swap(self, db, live, temp):
         """Put ``temp`` in place of ``live`` and move the aliases; keep or drop the old collection.
 
         Milvus (2.3 to 2.5) renames only collections without aliases, so the aliases are dropped,
         the collections renamed and the aliases created on the new one: for well under a second
-        neither the aliases nor the name resolve. Any failure puts the old collection and its
-        aliases back.
+        neither the aliases nor the name resolve. The swap journal, written to Milvus's bucket before
+        anything moves (restore_state.py), lets the next run finish a swap this process did not live
+        to complete; it is deleted once the restored collection is marked. Any failure here puts
+        the old collection and its aliases back.
         """
-        aside = ("%s__vo_replaced_%s" % (live, self.restore_id))[:255]
-        desc = describe_collection_proto(self.conn, db, live)
-        aliases = sorted(desc.aliases)
-
-        def rename(old, new):
-            # newDBName must be set: Milvus reads an empty one as "default" and moves the collection there.
-            self.conn.rpc("rename %s.%s to %s" % (db, old, new), "RenameCollection",
-                          milvus_pb2.RenameCollectionRequest(db_name=db, oldName=old, newName=new, newDBName=db),
-                          db_name=db)
-
-        def point(alias, collection, create):
-            request = (milvus_pb2.CreateAliasRequest if create else milvus_pb2.AlterAliasRequest)(
-                db_name=db, collection_name=collection, alias=alias)
-            self.conn.rpc("alias %s -> %s" % (alias, collection), "CreateAlias" if create else "AlterAlias",
-                          request, db_name=db)
-
+        aside = ("%s%s%s" % (live, ASIDE_INFIX, self.restore_id))[:255]
+        aliases = self.state.aliases(db, live)
+        kept = bool(self.opts.get("keep_replaced"))
+        journal = self.state.records.write_journal(self.restore_id, dict(
+            self.run_fields, db_name=db, live=live, aside=aside, temp=temp, aliases=aliases, keep_replaced=kept))
         for alias in aliases:
-            self.conn.rpc("drop alias %s" % alias, "DropAlias", milvus_pb2.DropAliasRequest(db_name=db, alias=alias),
-                          db_name=db)
+            self.state.drop_alias(db, alias)
         renamed_aside = renamed_in = False
         try:
-            rename(live, aside)
+            self.state.rename(db, live, aside)
             renamed_aside = True
-            rename(temp, live)
+            self.state.rename(db, temp, live)
             renamed_in = True
             for alias in aliases:
-                point(alias, live, create=True)
+                self.state.create_alias(db, alias, live)
         except VectoropsError as exc:
             try:
                 if renamed_in:
-                    rename(live, temp)
+                    self.state.rename(db, live, temp)
                 if renamed_aside:
-                    rename(aside, live)
+                    self.state.rename(db, aside, live)
                 for alias in aliases:
-                    point(alias, live, create=True)
+                    self.state.create_alias(db, alias, live)
+                self.state.records.delete(journal)
             except VectoropsError as undo:
                 raise ConsistencyError(
                     "replacing %s.%s failed (%s) and putting it back failed too (%s): the old collection is %s.%s, the "
-                    "restored one %s.%s; aliases to restore by hand: %s"
-                    % (db, live, exc.message, undo.message, db, aside if renamed_aside else live, db,
-                       live if renamed_in else temp, ", ".join(aliases) or "none"))
+                    "restored one %s.%s; the next run of this restore finishes the replace (or restore the aliases %s "
+                    "by hand)" % (db, live, exc.message, undo.message, db, aside if renamed_aside else live, db,
+                                  live if renamed_in else temp, ", ".join(aliases) or "none"))
             raise
-        kept = bool(self.opts.get("keep_replaced"))
         if not kept:
             self._drop(db, aside)
-        return dict(replaced=live, old_collection=aside if kept else None, old_dropped=not kept, aliases_moved=aliases)
+        return dict(replaced=live, old_collection=aside if kept else None, old_dropped=not kept, aliases_moved=aliases,
+                    journal=journal)
+
+
+def damaged(key, actual, expected):
+    return ConsistencyError("backup object %s does not match its manifest SHA-256 (%s, manifest %s): the backup is "
+                            "damaged; nothing was imported from it" % (key, (actual or "unreadable")[:16], expected[:16]))
 
 
 def _totals(entries):

@@ -22,9 +22,21 @@ description:
     afterwards, also when the restore fails. RV(milvus_reads_from) says which bucket Milvus reads.
   - A collection whose restore fails is dropped again, so no half-restored collection is left behind. With
     O(replace=true) the live collection is only touched after the restored copy passed its row-count check.
-  - Idempotent. Each restored collection carries the property C(vectorops.restored_from=<backup>@<backup id>); running
-    the same restore again changes nothing. An existing target without that mark needs O(replace), O(drop_existing) or
-    O(skip_create).
+  - Idempotent. A finished restore is recorded in Milvus's bucket (C(<milvus_storage.root_path>/vectorops/restored/
+    <collection id>.json)) and in the property C(vectorops.restored_from=<backup>@<backup id>) (Milvus 2.3 forgets
+    properties set after creation when it restarts, hence the record); running the same restore again changes nothing.
+    A O(meta_only) restore leaves C(<backup>@<backup id>#meta), so a later data restore with O(skip_create) fills
+    that collection instead of skipping it.
+    An existing target without that mark needs O(replace), O(drop_existing) or O(skip_create).
+  - Crash-consistent. Every collection a restore creates carries C(vectorops.restoring) (backup, run, host, pid) from
+    the moment it exists, and a O(replace) writes a swap journal to C(<milvus_storage.root_path>/vectorops/journal/)
+    before it touches the live collection. When a run dies (its process killed, Milvus killed, the node lost), the next
+    run of the same task drops what the dead run left unfinished and restores again, finishes a swap that was cut off
+    (the restored copy takes the live name, the aliases move to it), and removes the dead run's staging prefix; RV(recovered)
+    says what it did. O(state=absent) removes unfinished targets of the backup too. A run that is still alive (its
+    process on the same host, its heartbeat elsewhere) is never interfered with.
+  - Data restores need write access to Milvus's bucket (for the records above and for staging); it is checked before
+    anything is created.
 options:
   name:
     description:
@@ -89,6 +101,8 @@ options:
   meta_only:
     description:
       - Create databases, collections, partitions, indexes and aliases, but import no data.
+      - The collections are marked C(<backup>@<backup id>#meta); a data restore of the same backup with O(skip_create)
+        imports into them.
     type: bool
     default: false
   restore_index:
@@ -113,11 +127,17 @@ options:
     default: true
   verify_checksums:
     description:
-      - Check every object against the SHA-256 in the backup's manifest before importing it. Objects copied by streaming
-        into Milvus's bucket are always checked (it costs nothing extra); this also checks objects read in place or copied
-        server-side, which means reading them once.
+      - Check every object against the SHA-256 in the backup's manifest before anything is created or imported; a
+        mismatch fails the restore, names the object and leaves Milvus untouched.
+      - Objects staged into Milvus's bucket (a backup elsewhere) are always checked, because staging hashes them
+        anyway. When Milvus reads the backup in place (it is in Milvus's own bucket), checking means reading every
+        object once more.
+      - V(false) skips that extra read and is B(dangerous). A damaged object then reaches Milvus's import, and
+        Milvus 2.3 crashes, taking every collection of the server offline, on a binlog whose Parquet checksum does
+        not match.
+      - Backups written by milvus-backup record no checksums; their objects are checked by size only, with a warning.
     type: bool
-    default: false
+    default: true
   concurrency:
     description:
       - Import jobs running at the same time (staging uses four times as many copy threads).
@@ -235,10 +255,18 @@ milvus_reads_from:
   type: str
   sample: s3://milvus-bucket/files at http://minio:9000
 staging:
-  description: Whether the backup had to be copied into Milvus's bucket first (C(needed)) and where (C(location)).
+  description: Whether the backup had to be copied into Milvus's bucket first (C(needed)) and where (C(location));
+    C(swept) lists stale staging prefixes of dead runs that were removed.
   returned: when state=present
   type: dict
-  sample: {"needed": true, "location": "s3://milvus-bucket/files/restore-temp-3f2a9c1b7d0e/ at http://minio:9000"}
+  sample: {"needed": true, "location": "s3://milvus-bucket/files/restore-temp-3f2a9c1b7d0e/ at http://minio:9000",
+           "swept": []}
+recovered:
+  description: What this run finished or removed of dead runs' work before it started (one sentence each).
+  returned: when not in check mode
+  type: list
+  elements: str
+  sample: ["finished replacing default.docs with its restored copy, aliases ['docs_live']"]
 collections:
   description:
     - Per collection C(source) and C(target) (V(db.name)), C(action) (V(create), V(replace), V(drop_and_create),
@@ -294,7 +322,7 @@ def main():
         use_autoindex=dict(type="bool", default=False),
         load=dict(type="bool"),
         restore_aliases=dict(type="bool", default=True),
-        verify_checksums=dict(type="bool", default=False),
+        verify_checksums=dict(type="bool", default=True),
         concurrency=dict(type="int", default=4),
         import_timeout=dict(type="int", default=3600),
         index_timeout=dict(type="int", default=3600),

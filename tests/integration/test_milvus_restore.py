@@ -110,7 +110,7 @@ def test_no_staging_when_the_backup_is_in_milvus_bucket(call, shapes, stack, scr
     scratch_databases.append(db)
     try:
         result = restore(call, {"name": name, "rename": ["vo_db2.*:%s.*" % db], "backup_storage": in_bucket})
-        assert result["staging"] == {"needed": False, "location": None}
+        assert result["staging"]["needed"] is False and result["staging"]["location"] is None
         assert result["collections"][0]["rows_restored"] == 120
     finally:
         catalog.delete_backup(store_for(stack, "MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "vo-backups"), name)
@@ -155,8 +155,11 @@ def test_restore_a_milvus_backup_backup(call, milvus_client, quick_setup, stack,
 
 
 def corrupt_backup_copy(backup_store, source_name, name):
-    """A copy of a backup whose vector binlog is damaged but whose manifest still claims it is fine
-    (damage that happened before the backup was written): only Milvus's import can notice."""
+    """A copy of a backup whose vector binlog is damaged (half of it zeroed) under an unchanged manifest.
+
+    A default restore refuses it by checksum before anything is created; with verify_checksums=false
+    (and the backup in Milvus's bucket, so no staging hashes it) the damage reaches Milvus's import,
+    which fails the import job: the way to test what a restore does when an import fails."""
     source = catalog.read_backup(backup_store, source_name)
     for obj in backup_store.list(source.paths.prefix):
         data = backup_store.read(obj.key)
@@ -166,7 +169,7 @@ def corrupt_backup_copy(backup_store, source_name, name):
 
 
 def test_replace_with_a_failing_import_leaves_the_live_collection_alone(
-        call, stack, milvus_client, backup_store, scratch_databases, unique):
+        call, stack, milvus_client, scratch_databases, unique):
     db = "vo_repl_%s" % unique
     scratch_databases.append(db)
     milvus_client.create_database(db)
@@ -174,31 +177,39 @@ def test_replace_with_a_failing_import_leaves_the_live_collection_alone(
     example_data.load_catalog(client, rows_per_partition=100)
     good = "replgood_%s" % unique
     bad = "replbad_%s" % unique
-    backup_store.cleanup(good)
-    backup_store.cleanup(bad)
-    rc, made = call("milvus_backup", {"name": good, "collections": ["%s.catalog" % db]})
-    assert rc == 0
-    corrupt_backup_copy(backup_store, good, bad)
-    client.delete("catalog", filter="pk < 50")  # the live collection now differs from both backups
-    live_before = compare.all_rows(client, "catalog", ["*"])
-    rc, failed = call("milvus_restore", {"name": bad, "replace": True})
-    assert rc != 0 and "import of segment" in failed["msg"] and "failed" in failed["msg"]
-    assert "parquet" in failed["msg"] or "magic" in failed["msg"]
-    assert client.list_collections() == ["catalog"], "the temporary collection was dropped"
-    assert compare.all_rows(client, "catalog", ["*"]) == live_before, "the live collection is untouched"
-    assert staging_left(stack) == []
-    # The good backup replaces it, aliases move along, the old collection is kept on request.
-    client.create_alias("catalog", "catalog_live")
-    result = restore(call, {"name": good, "replace": True, "keep_replaced": True})
-    entry = result["collections"][0]
-    assert entry["action"] == "replace" and entry["swap"]["aliases_moved"] == ["catalog_live"]
-    assert entry["rows_restored"] == made["collections"][0]["live_row_count"]
-    assert sorted(client.list_collections()) == sorted(["catalog", entry["swap"]["old_collection"]])
-    assert client.describe_collection("catalog")["aliases"] == ["catalog_live"]
-    assert client.query("catalog", filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"] \
-        == made["collections"][0]["live_row_count"]
-    again = restore(call, {"name": good, "replace": True})
-    assert again["changed"] is False, "replace is idempotent too"
+    # In Milvus's bucket: no staging copy hashes the objects, so with verify_checksums=false the damage reaches Milvus.
+    in_bucket = {"bucket": stack["MILVUS_STORAGE_BUCKET"], "root_path": "vo-backups"}
+    backup_store = store_for(stack, "MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "vo-backups")
+    try:
+        rc, made = call("milvus_backup", {"name": good, "collections": ["%s.catalog" % db], "backup_storage": in_bucket})
+        assert rc == 0
+        corrupt_backup_copy(backup_store, good, bad)
+        client.delete("catalog", filter="pk < 50")  # the live collection now differs from both backups
+        live_before = compare.all_rows(client, "catalog", ["*"])
+        rc, failed = call("milvus_restore", {"name": bad, "replace": True, "backup_storage": in_bucket})
+        assert rc != 0 and "does not match its manifest SHA-256" in failed["msg"], "refused by checksum first"
+        assert client.list_collections() == ["catalog"]
+        rc, failed = call("milvus_restore", {"name": bad, "replace": True, "verify_checksums": False, "backup_storage": in_bucket})
+        assert rc != 0 and "import of segment" in failed["msg"] and "failed" in failed["msg"]
+        assert "parquet" in failed["msg"] or "magic" in failed["msg"]
+        assert client.list_collections() == ["catalog"], "the temporary collection was dropped"
+        assert compare.all_rows(client, "catalog", ["*"]) == live_before, "the live collection is untouched"
+        assert staging_left(stack) == []
+        # The good backup replaces it, aliases move along, the old collection is kept on request.
+        client.create_alias("catalog", "catalog_live")
+        result = restore(call, {"name": good, "replace": True, "keep_replaced": True, "backup_storage": in_bucket})
+        entry = result["collections"][0]
+        assert entry["action"] == "replace" and entry["swap"]["aliases_moved"] == ["catalog_live"]
+        assert entry["rows_restored"] == made["collections"][0]["live_row_count"]
+        assert sorted(client.list_collections()) == sorted(["catalog", entry["swap"]["old_collection"]])
+        assert client.describe_collection("catalog")["aliases"] == ["catalog_live"]
+        assert client.query("catalog", filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"] \
+            == made["collections"][0]["live_row_count"]
+        again = restore(call, {"name": good, "replace": True, "backup_storage": in_bucket})
+        assert again["changed"] is False, "replace is idempotent too"
+    finally:
+        for name in (good, bad):
+            catalog.delete_backup(backup_store, name)
 
 
 def test_existing_target_without_options_fails_naming_them(call, shapes_backup):
@@ -225,10 +236,16 @@ def test_drop_existing_and_skip_create(call, shapes_backup, stack, milvus_client
     restore(call, {"name": name, "collections": ["vo_db2.tenants_pk"], "rename": ["vo_db2.*:%s.*" % db], "meta_only": True,
                    "load": False})
     assert client.get_collection_stats("tenants_pk")["row_count"] == 0
-    client.alter_collection_properties("tenants_pk", properties={"vectorops.restored_from": "meta"})
+    again = restore(call, {"name": name, "collections": ["vo_db2.tenants_pk"], "rename": ["vo_db2.*:%s.*" % db],
+                           "meta_only": True, "load": False})
+    assert again["collections"][0]["action"] == "skip" and again["changed"] is False
+    # a meta_only restore is marked as such: the data restore below fills it instead of skipping it
     filled = restore(call, {"name": name, "collections": ["vo_db2.tenants_pk"], "rename": ["vo_db2.*:%s.*" % db],
                             "skip_create": True, "restore_index": False, "load": False})
     assert filled["collections"][0]["action"] == "import_into_existing" and filled["collections"][0]["rows_restored"] == 120
+    refill = restore(call, {"name": name, "collections": ["vo_db2.tenants_pk"], "rename": ["vo_db2.*:%s.*" % db],
+                            "skip_create": True, "restore_index": False, "load": False})
+    assert refill["collections"][0]["action"] == "skip", "filled: now marked as a data restore of the backup"
 
 
 def test_use_autoindex_keeps_the_metric(call, shapes_backup, stack, scratch_databases, unique):
