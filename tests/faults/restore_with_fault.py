@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""A milvus_restore run of the engine that meets a fault at an exact point of a ``replace`` swap.
+
+Usage: restore_with_fault.py POINT ACTION PARAMS_JSON STACK_STATE_JSON [PAUSED_FILE]
+  POINT:  after-aliases-dropped | after-first-rename   (in RestoreState: the swap's first steps)
+  ACTION: kill-self (SIGKILL this process: the node running the task dies)
+          kill-milvus (SIGKILL Milvus's process group, then carry on: the task sees Milvus gone)
+          pause (create PAUSED_FILE and wait there, for the test to kill Milvus and this process)
+The window between those steps is well under a second, so a test cannot hit it by timing; this
+driver wraps the two RestoreState methods to act right after the step. Everything else is the real
+engine against the real stack, and the next run is an ordinary ansible-playbook task.
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.environ["VECTOROPS_COLLECTIONS_DIR"])
+
+from ansible_collections.vectorops.milvus.plugins.module_utils import restore, restore_state  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import VectoropsError  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def main():
+    point, action, params, state_file = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+
+    def fault():
+        if action == "kill-self":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if action == "pause":
+            with open(sys.argv[5], "w", encoding="utf-8") as f:
+                f.write(str(os.getpid()))
+            while True:
+                time.sleep(1)
+        with open(state_file, encoding="utf-8") as f:
+            os.killpg(json.load(f)["milvus"]["pid"], signal.SIGKILL)
+
+    original_drop_alias, original_rename = restore_state.RestoreState.drop_alias, restore_state.RestoreState.rename
+    dropped = []
+
+    def drop_alias(self, db, alias):
+        original_drop_alias(self, db, alias)
+        dropped.append(alias)
+        if point == "after-aliases-dropped" and len(dropped) == len(self.aliases_to_drop):
+            fault()
+
+    def rename(self, db, old, new):
+        original_rename(self, db, old, new)
+        if point == "after-first-rename":
+            fault()
+
+    original_aliases = restore_state.RestoreState.aliases
+
+    def aliases(self, db, name):
+        found = original_aliases(self, db, name)
+        self.aliases_to_drop = found
+        return found
+
+    restore_state.RestoreState.drop_alias = drop_alias
+    restore_state.RestoreState.rename = rename
+    restore_state.RestoreState.aliases = aliases
+    try:
+        result = restore.restore(params, False)
+        print(json.dumps(dict(ok=True, msg=None, result=result), default=str))
+    except VectoropsError as exc:
+        print(json.dumps(dict(ok=False, msg=exc.message), default=str))
+
+
+if __name__ == "__main__":
+    main()
