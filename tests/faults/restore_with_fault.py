@@ -1,14 +1,16 @@
 #!/usr/bin/env python
-"""A milvus_restore run of the engine that meets a fault at an exact point of a ``replace`` swap.
+"""A milvus_restore run of the engine that meets a fault at an exact point.
 
 Usage: restore_with_fault.py POINT ACTION PARAMS_JSON STACK_STATE_JSON [PAUSED_FILE]
   POINT:  after-aliases-dropped | after-first-rename   (in RestoreState: the swap's first steps)
+          index-requested (the indexes were requested, the wait for their build begins)
   ACTION: kill-self (SIGKILL this process: the node running the task dies)
           kill-milvus (SIGKILL Milvus's process group, then carry on: the task sees Milvus gone)
           pause (create PAUSED_FILE and wait there, for the test to kill Milvus and this process)
-The window between those steps is well under a second, so a test cannot hit it by timing; this
-driver wraps the two RestoreState methods to act right after the step. Everything else is the real
-engine against the real stack, and the next run is an ordinary ansible-playbook task.
+          hold (create PAUSED_FILE, wait until the test deletes it, then carry on)
+The windows between those steps are short or depend on the machine's speed, so a test cannot hit
+them by timing; this driver wraps the engine's methods to act right at the point. Everything else
+is the real engine against the real stack, and the next run is an ordinary ansible-playbook task.
 """
 
 import json
@@ -29,11 +31,12 @@ def main():
     def fault():
         if action == "kill-self":
             os.kill(os.getpid(), signal.SIGKILL)
-        if action == "pause":
+        if action in ("pause", "hold"):
             with open(sys.argv[5], "w", encoding="utf-8") as f:
                 f.write(str(os.getpid()))
-            while True:
-                time.sleep(1)
+            while action == "pause" or os.path.exists(sys.argv[5]):
+                time.sleep(0.2)
+            return
         with open(state_file, encoding="utf-8") as f:
             os.killpg(json.load(f)["milvus"]["pid"], signal.SIGKILL)
 
@@ -58,6 +61,14 @@ def main():
         self.aliases_to_drop = found
         return found
 
+    original_wait_until = restore.wait_until
+
+    def wait_until(condition, timeout, message, *args, **kwargs):
+        if point == "index-requested" and getattr(condition, "__name__", "") == "built":  # RestoreJob._indexes
+            fault()
+        return original_wait_until(condition, timeout, message, *args, **kwargs)
+
+    restore.wait_until = wait_until
     restore_state.RestoreState.drop_alias = drop_alias
     restore_state.RestoreState.rename = rename
     restore_state.RestoreState.aliases = aliases

@@ -99,7 +99,9 @@ def wait_for(condition, what, proc=None, timeout=300):
     while time.time() < deadline:
         if condition():
             return
-        assert proc is None or proc.poll() is None, "the restore finished before %s" % what
+        if proc is not None and proc.poll() is not None:
+            output = proc.stdout.read()[-3000:] if getattr(proc, "stdout", None) else ""
+            raise AssertionError("the restore finished before %s%s" % (what, ": " + output if output else ""))
         time.sleep(0.05)
     raise AssertionError("timed out waiting for %s" % what)
 
@@ -135,8 +137,8 @@ def test_milvus_killed_while_restores_import_index_and_swap_then_the_next_runs_f
     """One Milvus kill, three restores caught in three phases: importing, building the index, swapping a replace.
 
     The importing one's task dies with Milvus (the node is gone: its staging prefix is left behind),
-    the indexing one sees Milvus go and fails, the swapping one is held right after it dropped the
-    live collection's aliases (restore_with_fault.py) and dies too.
+    the indexing one (held by restore_with_fault.py right after it requested its index) sees Milvus go
+    and fails, the swapping one is held right after it dropped the live collection's aliases and dies too.
     """
     name, made = source
     importing = {"name": "crash_backup", "collections": [name], "suffix": "_import", "restore_aliases": False}
@@ -145,30 +147,35 @@ def test_milvus_killed_while_restores_import_index_and_swap_then_the_next_runs_f
     aliases = make_live(milvus_client, live)
     swapping = {"name": "crash_backup", "rename": ["default.%s:default.%s" % (name, live)], "replace": True,
                 "restore_aliases": False}
-    paused = tmp_path / "paused"
-    swapper = swap_with_fault(stack, "after-aliases-dropped", "pause", swapping, paused, background=True)
-    first = start_restore(milvus_env, indexing)
+    paused, held = tmp_path / "paused", tmp_path / "held"
+    swapper = restore_with_fault(stack, "after-aliases-dropped", "pause", swapping, paused, background=True)
+    # The indexing one is held right after it requested its index (how long a build takes depends on the
+    # machine: a cold, loaded one and a fast one must both catch it building), and let go once Milvus is dead.
+    first = restore_with_fault(stack, "index-requested", "hold", indexing, held, background=True)
     second = None
     try:
         wait_for(paused.exists, "the replace reached its swap", timeout=600)
-        wait_for(lambda: milvus_client.has_collection(name + "_index"), "the first restore created its target", first)
+        wait_for(held.exists, "the first restore requested its index", first, timeout=600)
         second = start_restore(milvus_env, importing)
-        wait_for(lambda: milvus_client.has_collection(name + "_index") and milvus_client.list_indexes(name + "_index"),
-                 "the first restore started building its index", first)
         wait_for(lambda: milvus_client.has_collection(name + "_import"), "the second restore created its target",
                  second)
-        intact(not milvus_client.list_indexes(name + "_import"), "the second restore was still importing")
+        assert not milvus_client.list_indexes(name + "_import"), "the second restore was still importing"
         os.killpg(second.pid, signal.SIGKILL)
         swapper.kill()
         stack_control.kill("milvus")
+        held.unlink()  # the first restore carries on and finds Milvus gone
+        out, _err = first.communicate(timeout=300)
     finally:
         for proc in (first, second, swapper):
             if proc is not None:
-                if proc.poll() is None and proc is not first:
+                if proc.poll() is None:
                     proc.kill()
                 proc.wait(timeout=300)
-    assert first.returncode != 0, "the indexing restore cannot have finished without Milvus"
-    stack_control.restart("milvus")
+        stack_control.restart("milvus")
+    last = (out.strip().splitlines() or [""])[-1]
+    assert last.startswith("{"), "the held restore crashed instead of failing: %s" % out[-3000:]
+    outcome = json.loads(last)
+    assert outcome["ok"] is False and "Milvus" in outcome["msg"], outcome
     for target in (name + "_import", name + "_index"):
         intact(milvus_client.has_collection(target), "the killed restore left no debris in %s to test with" % target)
 
@@ -199,7 +206,7 @@ def test_milvus_killed_while_restores_import_index_and_swap_then_the_next_runs_f
     milvus_client.drop_collection(live)
 
 
-def swap_with_fault(stack, point, action, params, paused=None, background=False):
+def restore_with_fault(stack, point, action, params, paused=None, background=False):
     def storage(prefix, bucket, root):
         return dict(endpoint=stack[prefix + "_ENDPOINT"], bucket=bucket, root_path=root, region="us-east-1",
                     access_key=stack[prefix + "_ACCESS_KEY"], secret_key=stack[prefix + "_SECRET_KEY"])
@@ -210,7 +217,7 @@ def swap_with_fault(stack, point, action, params, paused=None, background=False)
     cmd = [sys.executable, os.path.join(HERE, "restore_with_fault.py"), point, action, json.dumps(engine),
            os.path.join(STACK_DIR, "state.json")] + ([str(paused)] if paused else [])
     if background:
-        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # pylint: disable=consider-using-with
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # pylint: disable=consider-using-with
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
 
 
@@ -222,7 +229,7 @@ def test_a_replace_cut_off_in_the_swap_by_a_dead_task_is_finished_by_the_next_ru
     aliases = make_live(milvus_client, live)
     params = {"name": "crash_backup", "rename": ["default.%s:default.%s" % (name, live)], "replace": True,
               "restore_aliases": False}
-    fault = swap_with_fault(stack, "after-first-rename", "kill-self", params)
+    fault = restore_with_fault(stack, "after-first-rename", "kill-self", params)
     assert fault.returncode == -9, fault.stderr[-2000:]
     intact(not milvus_client.has_collection(live), "the fault did not hit the swap window")
     rc, result = call("milvus_restore", params)
