@@ -318,6 +318,10 @@ def info(params):
     return result
 
 
+def _group_dir(kind, coll, part, group):
+    return "binlogs/%s/%s/%s/%s/" % (kind, coll, part, group)
+
+
 def _segment_key(kind, coll, part, group, seg, field=None, log=None):
     parts = ["binlogs", kind, str(coll), str(part)]
     if group:
@@ -330,19 +334,31 @@ def _segment_key(kind, coll, part, group, seg, field=None, log=None):
     return "/".join(parts)
 
 
+BINLOG_FORMATS = ("", "binlog")  # milvus-backup BackupInfo.format: "" = binlog, "snapshot"
+
+
 def collections_of(backup):
     """The backup's collections in one shape, whichever tool wrote it.
 
     Each: db_name, name, id, schema (proto field names), shards_num, consistency_level (name),
     properties (dict), indexes ([{field_name, index_name, params}]), aliases, load_state,
-    partitions ([{name, id, load_state}]), segments ([{id, partition_id, num_rows, level,
-    import_paths: (insert prefix, delta prefix or ""), objects: [{key, size, sha256}]}]),
+    partitions ([{name, id, load_state}]), segments ([{id, partition_id, num_rows, level, storage_version,
+    import_paths: (insert group dir, delta group dir or ""), objects: [{key, size, sha256}]}]),
     row_count, live_row_count, cut_timestamp (restore rows up to it: import end_ts; None for all).
     Keys of objects and import paths are relative to the backup folder.
     """
     if backup.manifest:
         return [_from_manifest(backup, coll) for coll in backup.manifest.get("collections", [])]
-    return [_from_meta(coll) for coll in (backup.meta() or {}).get("collection_backups", [])]
+    meta = backup.meta() or {}
+    data_format = meta.get("format") or ""
+    if data_format not in BINLOG_FORMATS:
+        # A snapshot-format backup (milvus-backup's default on Milvus >= 3.0) has no segments in its meta:
+        # read as binlog it would "restore" empty collections (milvus-backup core/restore/task.go NewTask
+        # refuses unknown formats for the same reason).
+        raise VectoropsError("backup %r is in milvus-backup's %r format, which vectorops.milvus cannot read (it restores "
+                             "binlog backups only); restore it with milvus-backup" % (backup.name, data_format),
+                             reason="unsupported_format")
+    return [_from_meta(coll) for coll in meta.get("collection_backups", [])]
 
 
 def _from_manifest(backup, coll):
@@ -357,9 +373,12 @@ def _from_manifest(backup, coll):
         segments.append(dict(
             id=seg["id"], partition_id=seg["partition_id"], num_rows=seg["num_rows"], level=seg.get("level"),
             objects=sorted(by_segment.get(seg["id"], []), key=lambda o: o["key"]),
-            import_paths=(_segment_key("insert_log", coll["id"], seg["partition_id"], seg["id"], seg["id"]) + "/",
-                          _segment_key("delta_log", coll["id"], seg["partition_id"], seg["id"], seg["id"]) + "/"
-                          if seg.get("delta_logs") else "")))
+            storage_version=seg.get("storage_version") or 0,
+            # The group directory (group id = segment id), as milvus-backup imports: Milvus 2.4+ lists an
+            # import prefix one level deep and takes every child for a segment.
+            import_paths=(_group_dir("insert_log", coll["id"], seg["partition_id"], seg["id"]),
+                          _group_dir("delta_log", coll["id"], seg["partition_id"], seg["id"]) if seg.get("delta_logs")
+                          else "")))
     indexes = [dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
                     params=dict((p["key"], p.get("value", "")) for p in i.get("params", [])))
                for i in coll.get("indexes", [])]
@@ -392,12 +411,12 @@ def _from_meta(coll):
                                     size=log.get("log_size"), sha256=None))
         has_delta = any(o["key"].startswith("binlogs/delta_log/") for o in objects)
         if group:
-            paths = (_segment_key("insert_log", cid, pid, group, "").rstrip("/") + "/",
-                     _segment_key("delta_log", cid, pid, group, "").rstrip("/") + "/" if has_delta else "")
+            paths = (_group_dir("insert_log", cid, pid, group), _group_dir("delta_log", cid, pid, group) if has_delta else "")
         else:  # very old backups (group id 0): one import per partition directory
             paths = ("binlogs/insert_log/%s/%s/" % (cid, pid), "binlogs/delta_log/%s/%s/" % (cid, pid) if has_delta else "")
         segments.append(dict(id=seg["segment_id"], partition_id=pid, num_rows=seg.get("num_of_rows", 0),
-                             level="L0" if seg.get("is_l0") else "Legacy", objects=objects, import_paths=paths))
+                             level="L0" if seg.get("is_l0") else "Legacy", objects=objects, import_paths=paths,
+                             storage_version=seg.get("storage_version") or 0))
     schema = dict(coll.get("schema") or {})
     indexes = [dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
                     params=dict(i.get("params") or {}, index_type=(i.get("params") or {}).get("index_type") or i.get("index_type")))

@@ -94,6 +94,7 @@ class BackupPaths:
         return self.key("%s/delta_log/%s/%s/%s/" % (BINLOGS, coll, part, seg))
 
 
+COLLECTION_WIDE = -1  # partition id of collection-wide L0 delete segments (Milvus 2.4+ deletes without a partition)
 LOGICAL_BITS = 18  # a Milvus hybrid timestamp is (physical milliseconds << 18) | logical counter
 
 

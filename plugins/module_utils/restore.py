@@ -31,6 +31,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import concurrent.futures
 import re
 import threading
@@ -44,6 +45,12 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     MilvusOperationError,
     NotFoundError,
     VectoropsError,
+)
+from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import (
+    STAGES,
+    plan_imports,
+    row_check_moment,
+    unsupported_segments,
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, describe_collection_proto
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
@@ -144,6 +151,11 @@ class RestoreJob:
         renames = parse_renames(self.opts.get("rename"), self.conn.default_db)
         suffix = self.opts.get("suffix") or ""
         plans, seen = [], {}
+        for src in selected:
+            problem = unsupported_segments(src["segments"])
+            if problem and not self.opts.get("meta_only"):
+                raise VectoropsError("backup %r cannot restore %s.%s: %s; nothing was created"
+                                     % (self.backup.name, src["db_name"], src["name"], problem), reason="unsupported")
         for src in selected:
             db, name = target_of(src["db_name"], src["name"], renames, suffix)
             validate_name("database", db)
@@ -340,16 +352,23 @@ class RestoreJob:
             if plan["segments"]:
                 with phases.phase("import"):
                     jobs = self._import(src, plan["segments"], final_db, work_name, prefix)
-            rows = self._count(final_db, work_name)
             expected, live = self._expected(src)
-            if plan["segments"] and expected is not None and rows != expected:
-                raise ConsistencyError("restored %s.%s holds %d rows, the backup says %d%s; the restored collection was "
-                                       "dropped" % (final_db, work_name, rows, expected,
-                                                    "" if live else " (rows in its segments)"))
+            moment = row_check_moment(plan["segments"])
+            rows = self._count(final_db, work_name) if moment == "after_import" else None
+            if moment == "after_import":
+                self._check_rows(final_db, work_name, rows, expected, live)
             with phases.phase("index"):
                 indexes = self._indexes(src, final_db, work_name) if self.opts.get("restore_index", True) else []
             with phases.phase("load"):
                 load_state = self._load(src, final_db, work_name, bool(indexes))
+            if moment == "after_load" and expected is not None:
+                if load_state == "Loaded" and not self._partial_load(src):
+                    rows = self._count_live(final_db, work_name)
+                    self._check_rows(final_db, work_name, rows, expected, live)
+                else:
+                    self.warn("%s.%s was restored with L0 deletes, whose rows Milvus only subtracts in a loaded "
+                              "collection: its row count was not checked (load it, then run milvus_verify "
+                              "level=collection)" % (final_db, work_name))
             swap = None
             if plan["action"] == "replace":
                 swap = self._swap(final_db, final_name, work_name)
@@ -397,8 +416,13 @@ class RestoreJob:
         raw = dict(src["schema"])
         fields = [dict(f) for f in raw.get("fields", []) if not f.get("is_dynamic") and f.get("name") != "$meta"]
         for field in fields:
-            field.pop("default_value_base64", None)
+            encoded = field.pop("default_value_base64", None)
             field.pop("default_value_proto", None)
+            if encoded and not field.get("default_value"):
+                # milvus-backup keeps a field's default value as a base64 ValueField (core/restore/conv).
+                value = schema_pb2.ValueField()
+                value.ParseFromString(base64.b64decode(encoded))
+                field["default_value"] = json_format.MessageToDict(value, preserving_proto_field_name=True)
         raw["fields"] = fields
         schema = json_format.ParseDict(raw, schema_pb2.CollectionSchema(), ignore_unknown_fields=True)
         schema.name = name
@@ -487,29 +511,11 @@ class RestoreJob:
             self.warn("could not remove the staging objects under %s: %s" % (self.milvus_store.url(prefix), exc))
 
     def _import(self, src, segments, db, name, prefix):
+        """Run the planned Import requests stage by stage (data, then partition L0, then collection-wide L0)."""
         partitions = dict((p["id"], p["name"]) for p in src["partitions"])
-        options = [common_pb2.KeyValuePair(key="backup", value="true")]
-        if self.version and self.version >= (2, 4, 0):
-            options.append(common_pb2.KeyValuePair(key="skip_disk_quota_check", value="true"))
-        if src.get("cut_timestamp"):
-            # The backup's point in time: rows and deletes written after it, which the copied segments may
-            # hold, are left out (end_ts is in physical milliseconds, see backup.consistency_cut).
-            options.append(common_pb2.KeyValuePair(key="end_ts", value=str(layout.physical_ms(src["cut_timestamp"]))))
-        requests, seen = [], set()
-        for seg in segments:
-            insert, delta = seg["import_paths"]
-            if (insert, delta) in seen:
-                continue  # old backups import a whole partition directory once
-            seen.add((insert, delta))
-            if seg["level"] == "L0":
-                files = [prefix + delta]
-                opts = options + [common_pb2.KeyValuePair(key="l0_import", value="true")]
-            else:
-                files = [prefix + insert, prefix + delta if delta else ""]
-                opts = options
-            requests.append((seg["id"], milvus_pb2.ImportRequest(
-                db_name=db, collection_name=name, partition_name=partitions.get(seg["partition_id"], ""),
-                files=files, options=opts)))
+        # The backup's point in time (end_ts): rows and deletes written after it, which the copied segments
+        # may hold, are left out.
+        stages = plan_imports(segments, partitions, self.version, prefix, src.get("cut_timestamp"))
         timeout = float(self.opts.get("import_timeout", 3600))
         started = time.time()
 
@@ -535,23 +541,45 @@ class RestoreJob:
             # One deadline for the whole import phase, shared by every task.
             return wait_until(finished, max(0.0, started + timeout - time.time()), timed_out)
 
-        def run(item):
-            seg_id, request = item
+        def run(stage, spec):
+            seg_id = spec["segments"][0]
+            request = milvus_pb2.ImportRequest(
+                db_name=db, collection_name=name, partition_name=spec["partition_name"], files=spec["files"],
+                options=[common_pb2.KeyValuePair(key=k, value=v) for k, v in spec["options"]])
             resp = self.conn.rpc("import segment %s into %s.%s" % (seg_id, db, name), "Import", request, db_name=db)
-            return dict(segment=seg_id, tasks=[wait_for_task(seg_id, task) for task in resp.tasks])
+            return dict(segment=seg_id, segments=spec["segments"], stage=stage, partition_name=spec["partition_name"],
+                        files=spec["files"], options=dict(spec["options"]),
+                        tasks=[wait_for_task(seg_id, task) for task in resp.tasks])
 
         jobs = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
-            futures = [pool.submit(run, item) for item in requests]
-            errors = []
-            for future in concurrent.futures.as_completed(futures):
-                try:
-                    jobs.append(future.result())
-                except VectoropsError as exc:
-                    errors.append(exc)
-            if errors:
-                raise errors[0]
-        return sorted(jobs, key=lambda j: j["segment"])
+            for stage, specs in stages:  # L0 deletes go in only after the rows they delete
+                futures = [pool.submit(run, stage, spec) for spec in specs]
+                errors = []
+                for future in concurrent.futures.as_completed(futures):
+                    try:
+                        jobs.append(future.result())
+                    except VectoropsError as exc:
+                        errors.append(exc)
+                if errors:
+                    raise errors[0]
+        return sorted(jobs, key=lambda j: (STAGES.index(j["stage"]), j["segment"]))
+
+    def _check_rows(self, db, name, rows, expected, live):
+        if expected is not None and rows != expected:
+            raise ConsistencyError("restored %s.%s holds %d rows, the backup says %d%s; the restored collection was "
+                                   "dropped" % (db, name, rows, expected, "" if live else " (rows in its segments)"))
+
+    def _count_live(self, db, name):
+        """Live rows of a loaded collection: count(*) applies every delete, L0 ones included."""
+        rows = self.conn.call("count rows of %s.%s" % (db, name), self.conn.client(db).query, name, filter="",
+                              output_fields=["count(*)"], consistency_level="Strong")
+        return int(rows[0]["count(*)"])
+
+    def _partial_load(self, src):
+        """The backup had only some partitions loaded and the restore loads just those."""
+        return (self.opts.get("load") is None and src.get("load_state") != "Loaded"
+                and any(p.get("load_state") == "Loaded" for p in src["partitions"]))
 
     def _count(self, db, name):
         resp = self.conn.rpc("statistics of %s.%s" % (db, name), "GetCollectionStatistics",

@@ -17,6 +17,10 @@ description:
   - Recreates each collection with the backed-up schema (field order and ids, primary key, auto_id, dynamic field,
     partition key, shards, consistency level, properties) and partitions, imports every segment with its deletes,
     checks the row count against the backup, then rebuilds the indexes, restores the load state and the aliases.
+  - The Import requests follow the target's version (see docs/compatibility.md) with group-directory prefixes, data
+    segments first, then L0 delete segments of each partition, then collection-wide ones. With L0 deletes in the
+    backup (Milvus 2.4+) the row count is checked on the loaded collection (C(count(*))), since segment statistics
+    still count deleted rows; a restore that does not load the whole collection warns that it was not checked.
   - Milvus imports only from its own bucket. A backup stored elsewhere (another bucket, another endpoint, a local
     directory) is copied into C(<milvus_storage.root_path>/restore-temp-<id>/) of Milvus's bucket first and removed
     afterwards, also when the restore fails. RV(milvus_reads_from) says which bucket Milvus reads.
@@ -273,7 +277,11 @@ collections:
       V(import_into_existing), V(skip)), C(skipped) (why, or null), C(segments), C(objects), C(bytes).
     - C(rows_expected) (the backup's live row count, or its segment rows when it holds no deletes), C(rows_restored)
       (rows after the import), C(rows_match).
-    - C(import_jobs) (per segment the Milvus import tasks and their state), C(indexes_created), C(load_state),
+    - C(import_jobs), one per Import request in the order sent, with C(stage) (V(data), then V(partition_l0), then
+      V(collection_l0)), C(segments), C(partition_name), C(files) (the group-directory prefixes Milvus lists),
+      C(options) (V(backup), V(l0_import), V(end_ts), V(storage_version), V(skip_disk_quota_check)) and the Milvus
+      import C(tasks) with their state.
+    - C(indexes_created), C(load_state),
       C(aliases) (C(restored), C(skipped) with reasons, C(moved) by a replace), C(swap) (for O(replace)) and
       C(durations) per phase (C(create), C(staging), C(import), C(index), C(load)).
   returned: when state=present

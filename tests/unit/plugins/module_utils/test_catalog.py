@@ -65,3 +65,22 @@ def test_delete_removes_markers_first(tmp_path, monkeypatch):
     assert catalog.delete_backup(store, "b") == {"objects": 4, "bytes": 8}
     assert order[0] == ["backup/b/COMPLETE", "backup/b/meta/backup_meta.json"]
     assert not store.has_objects("backup/b/")
+
+
+def test_a_snapshot_format_backup_is_refused_not_read_as_empty(tmp_path):
+    """milvus-backup's snapshot format (default on Milvus >= 3.0: BackupInfo.format = "snapshot", no segments
+    in the meta; zilliztech/milvus-backup core/restore/task.go NewTask refuses unknown formats) must not
+    parse as a binlog backup with zero segments, which a restore would "restore" as empty collections."""
+    import pytest  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils.errors import VectoropsError  # pylint: disable=import-outside-toplevel
+    store = local(tmp_path)
+    info = {"id": "x", "name": "snap", "milvus_version": "v3.0.0", "state_code": 2, "format": "snapshot",
+            "collection_backups": [{"collection_id": 1, "collection_name": "c", "db_name": "default"}]}
+    put(store, "snap", "meta/backup_meta.json", dict((k, v) for k, v in info.items() if k != "collection_backups"))
+    put(store, "snap", "meta/full_meta.json", info)
+    backup = catalog.read_backup(store, "snap")
+    with pytest.raises(VectoropsError, match="in milvus-backup's 'snapshot' format, which vectorops.milvus cannot read"):
+        catalog.collections_of(backup)
+    put(store, "bin", "meta/backup_meta.json", dict(info, name="bin", format=""))
+    put(store, "bin", "meta/full_meta.json", dict(info, name="bin", format=""))
+    assert [c["name"] for c in catalog.collections_of(catalog.read_backup(store, "bin"))] == ["c"]
