@@ -61,6 +61,7 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
 
 STRATEGIES = ("flush", "skip_flush", "meta_only")
 TIMESTAMP_FIELD = 1  # every segment stores each row's timestamp as field 1 (field 0 is the row id)
+SHORT_COLUMN_GROUP = 0  # storage v2: the column group holding RowID, Timestamp and the primary key
 
 
 # ------------------------------------------------------------------ helpers
@@ -72,9 +73,9 @@ RETRYABLE_FLUSH_ERRORS = ("rate limit", "node not match", "node not found", "ses
 def consistency_cut(flush_ts):
     """The backup's point in time: the flush timestamp, rounded down to its millisecond.
 
-    Import's ``end_ts`` option takes physical milliseconds (Milvus ``importutil/import_options.go
-    ParseTSFromOptions``: ComposeTS(end_ts, 0)), so a cut on a millisecond boundary is what a
-    restore can reproduce exactly. Everything up to the flush timestamp is persisted once the
+    Import's ``end_ts`` option takes physical milliseconds on Milvus 2.3 (``importutil/import_options.go
+    ParseTSFromOptions``: ComposeTS(end_ts, 0)) and a hybrid timestamp from 2.4 on (see import_plan),
+    so a cut on a millisecond boundary (logical 0) is what a restore on either can reproduce exactly. Everything up to the flush timestamp is persisted once the
     flush is done, so everything up to the cut is in the flushed segments.
     """
     return layout.compose_ts(layout.physical_ms(flush_ts)) if flush_ts else None
@@ -183,6 +184,40 @@ class GcPause:
     def report(self):
         return dict(mode=self.mode, held=self.held, reason=self.reason, management_uri=self.uri,
                     pause_seconds=self.seconds)
+
+
+def segment_file_problem(storage_version, field_ids, files_per_dir):
+    """Why a flushed segment's insert logs cannot be backed up as they are, or None.
+
+    ``files_per_dir`` maps each directory under the segment (a field id in storage v1, a column group id
+    in v2) to its number of log files. v1 (Milvus <= 2.5, and old 2.6 segments): one directory per field,
+    RowID (0) and Timestamp (1) included, all with the same number of files. v2 (2.6 default): packed
+    Parquet per column group -- group 0 holds RowID, Timestamp, the primary key and short scalars, large
+    fields get a group named by their field id -- so only group 0 and even counts can be checked here
+    (which fields a group holds is in Milvus's meta, not in the bucket). v3 (3.0, manifest-based, LOBs
+    outside insert_log/) cannot be copied as binlogs (milvus#52930: its own backup-mode import cannot
+    read it either).
+    """
+    version = int(storage_version or 0)
+    if version >= 3:
+        return ("uses storage format v%d, which a binlog backup cannot copy faithfully (Milvus 3.0 manifests and "
+                "LOB files; milvus-io/milvus#52930)" % version)
+    counts = set(files_per_dir.values())
+    if version == 2:
+        if SHORT_COLUMN_GROUP not in files_per_dir:
+            return "has storage v2 insert logs without column group 0 (RowID, Timestamp, primary key)"
+        unknown = sorted(set(files_per_dir) - set([SHORT_COLUMN_GROUP] + list(field_ids)))
+        if unknown:
+            return "has storage v2 column groups %s that are not fields of the collection" % unknown
+    else:
+        missing = set([0, 1] + list(field_ids)) - set(files_per_dir)
+        if missing:
+            return ("has inconsistent binlogs (missing fields %s): orphan or missing log files in Milvus's bucket"
+                    % sorted(missing))
+    if len(counts) > 1:
+        return ("has inconsistent binlogs (%s have different file counts %s): orphan or missing log files in Milvus's "
+                "bucket" % ("column groups" if version == 2 else "fields", dict(sorted(files_per_dir.items()))))
+    return None
 
 
 class SegmentFiles:
@@ -420,11 +455,6 @@ class BackupJob:
         desc = plan.desc
         data = dict(measured_at=layout.iso(layout.utcnow()), measured_from="binlogs", cut_timestamp=plan.cut_ts,
                     pk_fingerprint=None, golden_queries=[], skipped=list(plan.skipped))
-        if any(s.level == "L0" for s in plan.segments.values()):
-            # Collection-wide delete segments (Milvus 2.4+) apply across segments; not measured here.
-            data["skipped"].append("L0 delete segments: live rows and fingerprint are not measured from binlogs")
-            plan.verification = data if self.opts.get("fingerprint", True) else None
-            return
         pk_name = desc["schema"]["primary_field"]
         pk_field = [f for f in desc["schema"]["fields"] if f["name"] == pk_name][0]["field_id"]
         partition_names = None
@@ -452,16 +482,38 @@ class BackupJob:
             for pk_key, ts_key in zip(pk_keys, ts_keys):
                 yield values(pk_key), values(ts_key)
 
+        def packed_batches(keys):
+            # storage v2: the primary key and the timestamps are columns of column group 0's files
+            for rel in keys:
+                url = self.store.url(self.paths.key(rel))
+                columns = binlog.read_columns(self.store.read(self.paths.key(rel)), [pk_field, TIMESTAMP_FIELD], url)
+                yield columns[pk_field], columns[TIMESTAMP_FIELD]
+
+        def delete_records(seg):
+            records = []
+            for rel in seg.delta_keys(self.paths, cid):
+                records.extend(binlog.delete_records(self.store.read(self.paths.key(rel)),
+                                                     self.store.url(self.paths.key(rel))))
+            return records
+
+        # L0 segments (Milvus 2.4+) hold deletes only; they apply to every segment of their partition, or of
+        # the whole collection for partition -1, as Milvus applies them after an L0 import.
+        l0_deletes = {}
         for _sid, seg in sorted(plan.segments.items()):
+            if seg.level == "L0":
+                l0_deletes.setdefault(seg.partition_id, []).extend(delete_records(seg))
+        for _sid, seg in sorted(plan.segments.items()):
+            if seg.level == "L0":
+                continue
+            deletes = delete_records(seg) + l0_deletes.get(seg.partition_id, []) + l0_deletes.get(layout.COLLECTION_WIDE, [])
+            if int(seg.storage_version or 0) >= 2:
+                yield seg.partition_id, packed_batches(seg.insert_keys(self.paths, cid, SHORT_COLUMN_GROUP)), deletes
+                continue
             pk_keys = seg.insert_keys(self.paths, cid, pk_field)
             ts_keys = seg.insert_keys(self.paths, cid, TIMESTAMP_FIELD)
             if len(pk_keys) != len(ts_keys):
                 raise ConsistencyError("segment %d of %s has %d primary-key logs but %d timestamp logs; nothing was "
                                        "marked complete" % (seg.id, plan.label, len(pk_keys), len(ts_keys)))
-            deletes = []
-            for rel in seg.delta_keys(self.paths, cid):
-                deletes.extend(binlog.delete_records(self.store.read(self.paths.key(rel)),
-                                                     self.store.url(self.paths.key(rel))))
             yield seg.partition_id, batches(pk_keys, ts_keys), deletes
 
     # -------------------------------------------------------------- flush
@@ -511,7 +563,7 @@ class BackupJob:
             match = layout.DELTA_LOG_RE.match(obj.key)
             if match and int(match.group(4)) in files:
                 files[int(match.group(4))].delta.append(obj)
-        expected_fields = set([0, 1] + [f["field_id"] for f in desc["schema"]["fields"]])
+        field_ids = [f["field_id"] for f in desc["schema"]["fields"]]
         for seg in files.values():
             if seg.level == "L0":
                 continue
@@ -520,14 +572,10 @@ class BackupJob:
                     "segment %d of %s has %d rows but no insert logs under %s: milvus_storage.bucket/root_path do "
                     "not match Milvus's storage" % (seg.id, plan.label, seg.num_rows,
                                                     self.milvus_store.url(self.milvus_store.key("insert_log", cid))))
-            missing = expected_fields - set(seg.insert)
-            counts = set(len(v) for v in seg.insert.values())
-            if seg.num_rows and (missing or len(counts) > 1):
-                raise ConsistencyError(
-                    "segment %d of %s has inconsistent binlogs (%s): orphan or missing log files in Milvus's bucket; "
-                    "nothing was marked complete" % (seg.id, plan.label, "missing fields %s" % sorted(missing)
-                                                     if missing else "fields have different file counts %s"
-                                                     % dict((k, len(v)) for k, v in sorted(seg.insert.items()))))
+            problem = segment_file_problem(seg.storage_version, field_ids,
+                                           dict((k, len(v)) for k, v in seg.insert.items())) if seg.num_rows else None
+            if problem:
+                raise ConsistencyError("segment %d of %s %s; nothing was marked complete" % (seg.id, plan.label, problem))
         plan.segments = files
         return plan
 
@@ -680,6 +728,7 @@ class BackupJob:
     def _collection_entry(self, plan):
         desc = plan.desc
         segments = [dict(id=s.id, partition_id=s.partition_id, num_rows=s.num_rows, level=s.level,
+                         storage_version=s.storage_version, channel=s.channel,
                          insert_logs=sum(len(v) for v in s.insert.values()), delta_logs=len(s.delta), size=s.size)
                     for _sid, s in sorted(plan.segments.items())]
         partitions = []

@@ -12,6 +12,11 @@ type, and JSON extras. An insert (type 1) or delete (type 2) event's data is its
 Milvus's own reader is ``internal/storage/binlog_reader.go`` / ``event_reader.go`` /
 ``event_data.go`` (``DescriptorEventDataFixPart``, ``insertEventData``).
 
+Storage v2 (Milvus 2.6): a segment's insert logs are plain Parquet files per column group (group 0:
+RowID, Timestamp, the primary key and short scalars; ``insert_log/C/P/S/<group>/<log>``), each column
+tagged with its field id (``PARQUET:field_id``), and delta logs may be Parquet with ``pk``/``ts``
+columns; :func:`read_columns` and :func:`delete_records` read both, told apart by the magic bytes.
+
 Delta log values are JSON strings ``{"pk": ..., "ts": ..., "pkType": ...}`` or, from old
 versions, ``"pk,ts"`` (``storage.DeleteLog``; Milvus 2.3 ``importutil/binlog_adapter.go
 decodeDeleteLog`` accepts both).
@@ -83,8 +88,55 @@ def _parse(data, name):
     return descriptor, values
 
 
+PARQUET_MAGIC = b"PAR1"
+
+
+def is_parquet(data):
+    return bytes(data[:4]) == PARQUET_MAGIC
+
+
+def _parquet_table(data, name):
+    if parquet is None:
+        raise MissingLibraryError("pyarrow", PYARROW_ERROR)
+    try:
+        return parquet.read_table(io.BytesIO(bytes(data)))
+    except (ValueError, OSError) as exc:
+        raise ConsistencyError("%s is not a readable Parquet file: %s" % (name, exc))
+
+
+def column_field_ids(table):
+    """{field id: column index} from the columns' ``PARQUET:field_id`` metadata (storage v2)."""
+    ids = {}
+    for index, field in enumerate(table.schema):
+        raw = (field.metadata or {}).get(b"PARQUET:field_id")
+        if raw is not None:
+            ids[int(raw)] = index
+    return ids
+
+
+def read_columns(data, field_ids, name="insert log"):
+    """{field id: values} of one storage v2 (packed Parquet) insert log, for the fields asked for."""
+    if not is_parquet(data):
+        raise ConsistencyError("%s is recorded as storage v2 but is not a Parquet file" % name)
+    table = _parquet_table(data, name)
+    found = column_field_ids(table)
+    missing = sorted(set(field_ids) - set(found))
+    if missing:
+        raise ConsistencyError("%s holds no column for field ids %s (it has %s)" % (name, missing, sorted(found)))
+    return dict((fid, table.column(found[fid]).to_pylist()) for fid in field_ids)
+
+
 def delete_records(data, name="delta log"):
-    """[(primary key, delete timestamp)] of one delta log file."""
+    """[(primary key, delete timestamp)] of one delta log file (binlog v1, or Parquet pk/ts)."""
+    if is_parquet(data):
+        table = _parquet_table(data, name)
+        names = table.column_names
+        by_id = column_field_ids(table)
+        pk_at = names.index("pk") if "pk" in names else by_id.get(0)
+        ts_at = names.index("ts") if "ts" in names else by_id.get(1)
+        if pk_at is None or ts_at is None:
+            raise ConsistencyError("%s is a Parquet delta log without pk and ts columns (it has %s)" % (name, names))
+        return [(pk, int(ts)) for pk, ts in zip(table.column(pk_at).to_pylist(), table.column(ts_at).to_pylist())]
     return delete_records_from_values(read_binlog(data, name)[1], name)
 
 

@@ -184,8 +184,11 @@ class CollectionReader:
         """Persistent (sealed/flushed) segments, from the proxy's GetPersistentSegmentInfo."""
         resp = self.rpc("list segments", "GetPersistentSegmentInfo",
                         milvus_pb2.GetPersistentSegmentInfoRequest(dbName=self.db, collectionName=self.name))
+        # storage_version and insert_channel exist from Milvus 2.5/2.6 on (0 and "" before).
         return [dict(id=s.segmentID, partition_id=s.partitionID, num_rows=s.num_rows,
-                     state=segment_state_name(s.state), level=segment_level_name(s.level))
+                     state=segment_state_name(s.state), level=segment_level_name(s.level),
+                     storage_version=int(getattr(s, "storage_version", 0) or 0),
+                     channel=getattr(s, "insert_channel", "") or "")
                 for s in resp.infos]
 
 

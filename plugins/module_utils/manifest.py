@@ -119,12 +119,17 @@ def collection_backup_info(plan):
         partitions.append(dict(partition_id=part["id"], partition_name=part["name"], collection_id=desc["id"],
                                segment_backups=segments, size=sum(s["size"] for s in segments),
                                load_state=part.get("load_state", "")))
+    # Collection-wide L0 segments (partition -1, Milvus 2.4+ deletes without a partition) belong to no
+    # partition: milvus-backup keeps them in l0_segments, group 0 (core/backup/meta_builder.go), and a
+    # milvus-backup restore of this backup without them would bring deleted rows back.
+    l0_segments = [dict(segment_backup_info(desc["id"], s), group_id=0) for s in plan.segments_of(layout.COLLECTION_WIDE)]
     return dict(
         id=plan.task_id, state_code=0, progress=0, collection_id=desc["id"], db_name=desc["db_name"],
         collection_name=desc["name"], schema=schema_for_meta(desc["schema_proto"]),
         shards_num=desc["shards_num"], consistency_level=proto.get("consistency_level", 0),
         partition_backups=partitions, backup_timestamp=plan.flush_ts or 0,
-        size=sum(p["size"] for p in partitions), has_index=bool(desc["index_protos"]),
+        l0_segments=l0_segments,
+        size=sum(p["size"] for p in partitions) + sum(s["size"] for s in l0_segments), has_index=bool(desc["index_protos"]),
         index_infos=[index_info(i) for i in desc["index_protos"]], load_state=desc["load_state"],
         backup_physical_timestamp=plan.seal_time or 0, properties=proto.get("properties", []),
         db_id=proto.get("db_id", 0), created_timestamp=proto.get("created_timestamp", 0),

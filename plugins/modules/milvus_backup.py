@@ -112,7 +112,9 @@ options:
         collection, so it also works for collections that are not loaded. Golden queries search the live collection
         (Milvus searches only loaded collections) and keep the hits the backup restores; a restore is searched among
         those same rows.
-      - The live row count (C(collections[].live_row_count)) is measured from the binlogs either way.
+      - The live row count (C(collections[].live_row_count)) is measured from the binlogs either way, with the
+        deletes of L0 segments (Milvus 2.4+, per partition and collection-wide) applied, and from column group 0's
+        Parquet files for storage v2 segments (Milvus 2.6).
     type: bool
     default: true
   golden_queries:
@@ -148,9 +150,12 @@ notes:
   - O(milvus_storage) must name Milvus's own bucket and root path (C(minio.bucketName) and
     C(minio.rootPath)); O(backup_storage) inherits its endpoint and credentials unless set.
   - The backup timestamp is the flush timestamp; the cut is that timestamp rounded down to its millisecond.
-    Restored by milvus-backup (which does not send C(end_ts)), a backup of a busy collection brings back the rows
+    Restored by a milvus-backup release that does not send C(end_ts), a backup of a busy collection brings back the rows
     written after the cut that its segments hold as well.
   - Primary keys inserted twice without upsert are counted twice, as Milvus's import restores both rows.
+  - Segments of every storage format up to v2 (Milvus 2.6) are copied; a segment in storage format v3 (Milvus 3.0
+    with Loon manifests) fails the backup with a clear message; nothing is marked complete. See docs/compatibility.md
+    for each Milvus release.
 seealso:
   - module: vectorops.milvus.milvus_backup_info
   - module: vectorops.milvus.milvus_info

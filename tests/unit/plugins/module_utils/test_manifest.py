@@ -83,3 +83,28 @@ def test_layout_names_and_keys(tmp_path):
             layout.validate_backup_name(bad)
     assert layout.iso(layout.hybrid_ts_to_datetime(470614213228232706)) == "2026-11-21T08:45:52.366000Z"
     assert layout.parse_version("v2.3.5-lite") == (2, 3, 5) and layout.parse_version("milvus_lite-3.2.2") == (3, 2, 2)
+
+
+def test_a_2_6_backup_writes_collection_wide_l0_and_storage_versions_into_milvus_backups_meta():
+    """Milvus 2.4+ collection-wide L0 (partition -1) must be in l0_segments (milvus-backup
+    core/backup/meta_builder.go; its restore reads them from there, core/restore/coll_task.go), or a
+    milvus-backup restore of our backup brings deleted rows back; storage_version and v_channel are
+    recorded per segment (milvus-backup groups restore batches by (vchannel, storage_version))."""
+    coll = plan()
+    v2 = SegmentFiles(dict(id=4601, partition_id=4502, num_rows=5, level="L1", storage_version=2,
+                           channel="by-dev-rootcoord-dml_0_4501v0"))
+    v2.insert = {0: [ObjectInfo("files/insert_log/4501/4502/4601/0/5", 90, None)],
+                 101: [ObjectInfo("files/insert_log/4501/4502/4601/101/6", 300, None)]}
+    wide = SegmentFiles(dict(id=4700, partition_id=-1, num_rows=0, level="L0", storage_version=2,
+                             channel="by-dev-rootcoord-dml_0_4501v0"))
+    wide.delta = [ObjectInfo("files/delta_log/4501/-1/4700/8", 20, None)]
+    coll.segments.update({4601: v2, 4700: wide})
+    full = manifest.backup_info("id-1", "b1", "v2.6.3", [coll], ["default"])
+    files = dict((k, json.loads(v)) for k, v in manifest.meta_files(full).items())
+    assert milvus_backup_format.check(files["meta/full_meta.json"], "BackupInfo") == []
+    info = files["meta/full_meta.json"]["collection_backups"][0]
+    assert [(s["segment_id"], s.get("group_id", 0), s["is_l0"], s["storage_version"], s["v_channel"])
+            for s in info["l0_segments"]] == [(4700, 0, True, 2, "by-dev-rootcoord-dml_0_4501v0")]
+    default = info["partition_backups"][0]["segment_backups"]
+    assert [(s["segment_id"], s.get("storage_version", 0)) for s in default] == [(4600, 0), (4601, 2)]
+    assert info["size"] == 510 + 390 + 20
