@@ -78,6 +78,15 @@ options:
       - Defaults to the host of O(uri) on port 9091.
       - If not set, the environment variable E(MILVUS_MANAGEMENT_URI) is used.
     type: str
+  rest_uri:
+    description:
+      - Base URL of Milvus's REST v2 API (the proxy; Milvus serves it on the gRPC port by default).
+      - M(vectorops.milvus.milvus_backup) asks it which binlogs each segment holds on Milvus 2.5.8 and later
+        (see O(vectorops.milvus.milvus_backup#module:segment_logs)); it uses the same credentials and TLS
+        settings as O(uri).
+      - Defaults to O(uri).
+      - If not set, the environment variable E(MILVUS_REST_URI) is used.
+    type: str
 requirements:
   - pymilvus >= 3.0.0
 notes:

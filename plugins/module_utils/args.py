@@ -32,6 +32,7 @@ MILVUS_CONNECTION_SPEC = dict(
     server_name=dict(type="str", fallback=_env("MILVUS_SERVER_NAME")),
     timeout=dict(type="float", default=30, fallback=_env("MILVUS_TIMEOUT")),
     management_uri=dict(type="str", fallback=_env("MILVUS_MANAGEMENT_URI")),
+    rest_uri=dict(type="str", fallback=_env("MILVUS_REST_URI")),
 )
 
 

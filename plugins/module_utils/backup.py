@@ -33,6 +33,7 @@ from collections import Counter
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, catalog, fingerprint, layout, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
+from ansible_collections.vectorops.milvus.plugins.module_utils.features import has_feature
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
@@ -50,6 +51,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.progress import (
     ProgressMarker,
     check_not_running,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.rest import MilvusRest, RestError
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import select_collections
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import copy_object, stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
@@ -60,6 +62,8 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     milvus_pb2 = None
 
 STRATEGIES = ("flush", "skip_flush", "meta_only")
+SEGMENT_LOG_SOURCES = ("auto", "rest", "listing")
+CIPHER_PROPERTIES = ("cipher.ezID", "cipher.key")  # both set: the database is encrypted (Milvus 2.6)
 TIMESTAMP_FIELD = 1  # every segment stores each row's timestamp as field 1 (field 0 is the row id)
 SHORT_COLUMN_GROUP = 0  # storage v2: the column group holding RowID, Timestamp and the primary key
 
@@ -220,6 +224,43 @@ def segment_file_problem(storage_version, field_ids, files_per_dir):
     return None
 
 
+def logs_named_by_milvus(described, insert, delta):
+    """The segment's objects Milvus's meta names, and the orphans beside them: pure.
+
+    ``described`` is one entry of REST ``segments/describe``'s ``segmentInfos`` (``insertLogs`` and
+    ``deltaLogs``: ``[{fieldID, logIDs}]``; for storage v2 the fieldID is the column group);
+    ``insert`` maps a directory id to the listed objects, ``delta`` lists the delta objects. A log file
+    is named by its log id. Returns ``(insert, delta, orphans)``: the named objects only, and the keys
+    of listed objects Milvus does not name (DataNode upload retries leave them; milvus-backup #635,
+    #971). A named log missing from the bucket raises ConsistencyError, as milvus-backup's
+    ``core/backup/coll_dml_task.go listInsertLogByAPI`` does ("log ... not exist").
+    """
+    def by_log_id(objects):
+        return dict((o.key.rsplit("/", 1)[1], o) for o in objects)
+
+    named_insert, orphans = {}, []
+    wanted = {}
+    for entry in described.get("insertLogs") or []:
+        wanted.setdefault(int(entry["fieldID"]), set()).update(str(i) for i in entry.get("logIDs") or [])
+    for field_id in sorted(set(wanted) | set(insert)):
+        listed = by_log_id(insert.get(field_id, []))
+        names = wanted.get(field_id, set())
+        absent = sorted(names - set(listed))
+        if absent:
+            raise ConsistencyError("Milvus names insert log %s of field/column group %d, which is not in its bucket"
+                                   % (absent[0], field_id))
+        if names:
+            named_insert[field_id] = [listed[n] for n in sorted(names, key=lambda n: (len(n), n))]
+        orphans.extend(sorted(o.key for n, o in listed.items() if n not in names))
+    delta_names = set(str(i) for entry in described.get("deltaLogs") or [] for i in entry.get("logIDs") or [])
+    listed = by_log_id(delta)
+    absent = sorted(delta_names - set(listed))
+    if absent:
+        raise ConsistencyError("Milvus names delta log %s, which is not in its bucket" % absent[0])
+    orphans.extend(sorted(o.key for n, o in listed.items() if n not in delta_names))
+    return named_insert, [listed[n] for n in sorted(delta_names, key=lambda n: (len(n), n))], orphans
+
+
 class SegmentFiles:
     """One persistent segment and its objects in Milvus's bucket."""
 
@@ -273,6 +314,8 @@ class CollectionPlan:
         self.skipped = []  # why some verification data could not be recorded
         self.segments = {}  # id -> SegmentFiles
         self.attempts = 0
+        self.log_source = "listing"  # "rest": binlogs named by Milvus's segments/describe
+        self.orphans = []  # keys of listed binlogs Milvus does not name (not copied)
 
     @property
     def label(self):
@@ -306,6 +349,10 @@ class BackupJob:
         self._selected = []
         self.gc = None
         self.started_at = layout.iso(layout.utcnow())
+        self._version = None
+        self.database_properties = {}
+        self._rest = None
+        self._rest_failure = None  # why segments/describe is not used any more in this run (auto)
 
     # -------------------------------------------------------------- entry
     def run(self):
@@ -319,9 +366,30 @@ class BackupJob:
         if not selected:
             raise NotFoundError("no collections selected: the server has none matching collections=%s databases=%s"
                                 % (self.opts.get("collections") or [], self.opts.get("databases") or []))
+        with self.timer.phase("select"):
+            self.database_properties = self._database_properties(sorted(set(db for db, _name in selected)))
         if self.opts.get("check_mode"):
             return self._predict(selected, existing)
         return self._create(selected, resumed=existing.exists)
+
+    def _database_properties(self, databases):
+        """``{db: {key: value}}`` of the selected databases (empty where the server cannot describe one).
+        Encrypted databases are refused before anything is written: their binlogs need the encryption-zone
+        key, which milvus-backup fetches from Milvus's management API (``core/backup/database_task.go``
+        ``cipherEnabled``, ``GetEZK``) and this collection does not."""
+        properties = {}
+        for db in databases:
+            props = self.conn.database_properties(db)
+            if props is None:
+                continue
+            cipher = sorted(k for k, v in props.items() if k in CIPHER_PROPERTIES and v)
+            if len(cipher) == len(CIPHER_PROPERTIES):
+                raise VectoropsError(
+                    "database %s is encrypted (%s): its binlogs can only be read with Milvus's encryption-zone key, "
+                    "which vectorops.milvus does not back up; nothing was written. Leave its collections out, or use "
+                    "milvus-backup for it" % (db, ", ".join(cipher)), reason="unsupported")
+            properties[db] = props
+        return properties
 
     def _existing(self, existing):
         if existing.status == catalog.STATUS_COMPLETE:
@@ -549,6 +617,61 @@ class BackupJob:
         reader = CollectionReader(self.conn, desc["db_name"], desc["name"])
         return dict((s["id"], s) for s in reader.segments() if s["state"] == "Flushed")
 
+    @property
+    def server_version(self):
+        if self._version is None:
+            self._version = self.conn.server_version()
+        return self._version
+
+    @property
+    def rest(self):
+        if self._rest is None:
+            self._rest = MilvusRest(self.opts.get("rest_uri") or self.conn.full_uri, self.conn.params,
+                                    timeout=self.conn.timeout)
+        return self._rest
+
+    def _uses_segment_describe(self):
+        mode = self.opts.get("segment_logs") or "auto"
+        if mode == "listing" or self._rest_failure:
+            return False
+        return mode == "rest" or has_feature(layout.parse_version(self.server_version), "segment_describe")
+
+    def _describe_segments(self, plan, files):
+        """Replace listed binlogs by those Milvus's meta names (REST segments/describe, Milvus >= 2.5.8),
+        one request per segment as milvus-backup sends (``internal/client/milvus/restful.go GetSegmentInfo``).
+        ``segment_logs=auto`` falls back to the listing when the API does not answer; ``rest`` fails."""
+        described = {}
+        try:
+            for sid in sorted(files):
+                request = dict(dbName=plan.desc["db_name"], collectionId=plan.desc["id"], segmentIds=[sid])
+                data = self.rest.post("/v2/vectordb/segments/describe", request) or {}
+                infos = [i for i in data.get("segmentInfos") or [] if int(i.get("segmentID", sid)) == sid]
+                if not infos:
+                    raise RestError("%s/v2/vectordb/segments/describe has no answer for segment %d"
+                                    % (self.rest.uri.rstrip("/"), sid))
+                described[sid] = infos[0]
+        except RestError as exc:
+            if (self.opts.get("segment_logs") or "auto") == "rest":
+                raise MilvusOperationError("segment_logs=rest, but Milvus's REST API did not describe the segments "
+                                           "of %s: %s. Enable Milvus's REST API (proxy.http.enabled), set rest_uri, or "
+                                           "use segment_logs=listing" % (plan.label, exc.message))
+            self._rest_failure = exc.message
+            self.warn("Milvus's REST API did not describe the segments of %s (%s); binlogs are listed from the bucket "
+                      "instead, where orphan binlogs fail the backup. Check that Milvus's REST API is enabled, or set "
+                      "rest_uri" % (plan.label, exc.message))
+            return False
+        orphans = []
+        for sid, seg in sorted(files.items()):
+            try:
+                seg.insert, seg.delta, seg_orphans = logs_named_by_milvus(described[sid], seg.insert, seg.delta)
+            except ConsistencyError as exc:
+                raise ConsistencyError("segment %d of %s: %s (milvus_storage is not the bucket and root_path Milvus "
+                                       "writes to, or the object was deleted); nothing was marked complete"
+                                       % (sid, plan.label, exc.message))
+            orphans.extend(seg_orphans)
+        plan.orphans = orphans
+        return True
+
     def _plan_segments(self, plan, segments=None):
         """Fill ``plan.segments`` with the flushed segments and their binlog objects."""
         desc = plan.desc
@@ -563,6 +686,9 @@ class BackupJob:
             match = layout.DELTA_LOG_RE.match(obj.key)
             if match and int(match.group(4)) in files:
                 files[int(match.group(4))].delta.append(obj)
+        plan.orphans = []
+        plan.log_source = "rest" if files and self._uses_segment_describe() and self._describe_segments(plan, files) \
+            else "listing"
         field_ids = [f["field_id"] for f in desc["schema"]["fields"]]
         for seg in files.values():
             if seg.level == "L0":
@@ -575,6 +701,9 @@ class BackupJob:
             problem = segment_file_problem(seg.storage_version, field_ids,
                                            dict((k, len(v)) for k, v in seg.insert.items())) if seg.num_rows else None
             if problem:
+                if plan.log_source == "listing" and "inconsistent binlogs" in problem:
+                    problem += ("; Milvus 2.5.8+ names each segment's binlogs through its REST API "
+                                "(segment_logs=auto or rest), which leaves orphans out")
                 raise ConsistencyError("segment %d of %s %s; nothing was marked complete" % (seg.id, plan.label, problem))
         plan.segments = files
         return plan
@@ -667,9 +796,10 @@ class BackupJob:
 
     # -------------------------------------------------------------- metadata
     def _write_meta(self, resumed):
-        version = self.conn.server_version()
+        version = self.server_version
         databases = sorted(set(p.desc["db_name"] for p in self.plans))
-        full = manifest.backup_info(self.backup_id, self.name, version, self.plans, databases)
+        full = manifest.backup_info(self.backup_id, self.name, version, self.plans, databases,
+                                    self.database_properties)
         files = manifest.meta_files(full)
         for rel in (layout.COLLECTION_META, layout.PARTITION_META, layout.SEGMENT_META, layout.FULL_META):
             self.store.write(self.paths.key(rel), files[rel])
@@ -703,7 +833,8 @@ class BackupJob:
             checksums=dict(algorithm="sha256", sources=sources,
                            note="streamed: hashed while copying; read-back: the stored copy was read and hashed; "
                                 "s3-checksum: computed by the storage service"),
-            databases=databases, collections=collections, totals=totals,
+            databases=databases, database_properties=self.database_properties,
+            collections=collections, totals=totals,
             objects=[dict(key=rel, size=item["size"], sha256=item["sha256"], sha256_source=item["sha256_source"],
                           source=item["source"]) for rel, item in sorted(self.copied.items())])
         body_bytes = manifest.encode_pretty(body)
@@ -747,6 +878,7 @@ class BackupJob:
             backup_timestamp=plan.flush_ts or 0,
             backup_time=layout.iso(layout.hybrid_ts_to_datetime(plan.flush_ts)),
             cut_timestamp=plan.cut_ts, cut_time=layout.iso(layout.hybrid_ts_to_datetime(plan.cut_ts)),
+            binlog_source=plan.log_source, orphan_binlogs_skipped=len(plan.orphans),
             objects=len(objects), bytes=sum(s["size"] for s in segments))
 
     def _check_stored(self, objects):
@@ -824,12 +956,16 @@ def create(params, check_mode, warn=None):
     strategy = params.get("strategy") or "flush"
     if strategy not in STRATEGIES:
         raise InputError("strategy must be one of %s" % ", ".join(STRATEGIES))
+    if (params.get("segment_logs") or "auto") not in SEGMENT_LOG_SOURCES:
+        raise InputError("segment_logs must be one of %s" % ", ".join(SEGMENT_LOG_SOURCES))
     name = layout.validate_backup_name(params.get("name") or layout.default_backup_name())
     for option, minimum in (("concurrency", 1), ("consistency_attempts", 1), ("flush_timeout", 1),
                             ("gc_pause_seconds", 1), ("max_bytes_per_second", 0), ("golden_queries", 0),
                             ("golden_top_k", 1)):
         if params.get(option) is not None and params[option] < minimum:
             raise InputError("%s must be at least %d, got %s" % (option, minimum, params[option]))
+    if params.get("rest_uri"):
+        MilvusRest(params["rest_uri"], params)  # a malformed rest_uri fails before anything is read or written
     milvus_store, backup_store = stores_from_params(params, need_milvus=strategy != "meta_only", need_backup=True)
     options = dict(params, name=name, strategy=strategy, check_mode=check_mode,
                    management_uri=params.get("management_uri") or default_management_uri(params.get("uri") or ""))

@@ -337,6 +337,20 @@ def _segment_key(kind, coll, part, group, seg, field=None, log=None):
 BINLOG_FORMATS = ("", "binlog")  # milvus-backup BackupInfo.format: "" = binlog, "snapshot"
 
 
+def database_properties_of(backup):
+    """``{db: {key: value}}`` recorded by the backup (ours: the manifest; milvus-backup's:
+    ``database_backups[].properties``, recorded from Milvus 2.4.3 on); databases without any are absent."""
+    if backup.manifest:
+        return dict((db, dict(props)) for db, props in (backup.manifest.get("database_properties") or {}).items()
+                    if props)
+    result = {}
+    for entry in (backup.meta() or {}).get("database_backups") or []:
+        props = dict((p.get("key"), p.get("value")) for p in entry.get("properties") or [] if p.get("key"))
+        if props:
+            result[entry.get("db_name") or "default"] = props
+    return result
+
+
 def collections_of(backup):
     """The backup's collections in one shape, whichever tool wrote it.
 

@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     common_pb2 = milvus_pb2 = None
 
 DYNAMIC_FIELD_NAME = "$meta"
+INDEX_NOT_FOUND_CODE = 700  # IndexNotExist (Milvus pkg/util/merr)
 
 
 def kv_dict(pairs):
@@ -146,8 +147,10 @@ class CollectionReader:
             resp = self.rpc("describe index", "DescribeIndex",
                             milvus_pb2.DescribeIndexRequest(db_name=self.db, collection_name=self.name))
         except (MilvusOperationError, NotFoundError) as exc:
-            if "index not found" in exc.message.lower() or "IndexNotExist" in exc.message \
-                    or "index doesn't exist" in exc.message.lower():
+            # 700 is Milvus's IndexNotExist (pkg/util/merr); the texts are older servers' and Milvus Lite's.
+            text = exc.message.lower()
+            if exc.details.get("milvus_code") in (INDEX_NOT_FOUND_CODE, 25) or "indexnotexist" in text or any(
+                    t in text for t in ("index not found", "index doesn't exist", "no index on collection")):
                 return []
             raise
         return [proto_to_dict(d) for d in resp.index_descriptions]

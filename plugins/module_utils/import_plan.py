@@ -32,6 +32,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.vectorops.milvus.plugins.module_utils.features import has_feature
 from ansible_collections.vectorops.milvus.plugins.module_utils.layout import COLLECTION_WIDE, physical_ms
 
 L0 = "L0"
@@ -49,7 +50,7 @@ def stage_of(segment):
 
 
 def since_2_4(version):
-    return bool(version) and tuple(version[:3]) >= (2, 4, 0)
+    return has_feature(version, "import_v2")
 
 
 def base_options(version, cut_timestamp=None):

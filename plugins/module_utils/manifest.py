@@ -137,12 +137,23 @@ def collection_backup_info(plan):
         physical_channel_names=proto.get("physical_channel_names", []), aliases=desc["aliases"])
 
 
-def backup_info(backup_id, name, milvus_version, plans, databases):
+def database_backups(databases, properties):
+    """milvus-backup's ``DatabaseBackupInfo`` list (``core/proto/backup.proto``: db_name, db_id, properties)."""
+    entries = []
+    for db in databases:
+        entry = dict(db_name=db)
+        if properties.get(db):
+            entry["properties"] = [dict(key=k, value=v) for k, v in sorted(properties[db].items())]
+        entries.append(entry)
+    return entries
+
+
+def backup_info(backup_id, name, milvus_version, plans, databases, properties=None):
     collections = [collection_backup_info(p) for p in plans]
     backup_ts = max([p.flush_ts or 0 for p in plans] or [0])
     return dict(id=backup_id, state_code=0, progress=0, name=name, backup_timestamp=backup_ts,
                 collection_backups=collections, size=sum(c["size"] for c in collections),
-                milvus_version=milvus_version, database_backups=[dict(db_name=db) for db in databases])
+                milvus_version=milvus_version, database_backups=database_backups(databases, properties or {}))
 
 
 def meta_files(full):

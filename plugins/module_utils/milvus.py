@@ -222,6 +222,18 @@ class MilvusConnection:
     def server_version(self):
         return self.call("get server version", self.client().get_server_version)
 
+    def database_properties(self, db_name):
+        """A database's properties (``{key: value}``), or None when the server cannot say (DescribeDatabase
+        arrived in Milvus 2.4.3; 2.3 answers UNIMPLEMENTED)."""
+        try:
+            described = self.call("describe database %s" % db_name, self.client().describe_database, db_name)
+        except MilvusOperationError as exc:
+            if "UNIMPLEMENTED" in exc.message:
+                return None
+            raise
+        # pymilvus flattens the answer (client/types.py DatabaseInfo.to_dict): "name", then the properties.
+        return dict((str(k), str(v)) for k, v in described.items() if k != "name")
+
     def list_databases(self):
         """Databases on the server; servers without database support report only 'default'."""
         try:
@@ -268,8 +280,9 @@ def check_status(what, status, uri=""):
         return
     reason = status.reason or ("error code %s" % (code or error_code))
     if code in NOT_FOUND_CODES or error_code in (4, 28):  # CollectionNotExists, ...
-        raise NotFoundError("%s: %s" % (what, reason))
-    raise MilvusOperationError("%s failed%s: %s" % (what, " on Milvus at %s" % uri if uri else "", reason))
+        raise NotFoundError("%s: %s" % (what, reason), milvus_code=code or error_code)
+    raise MilvusOperationError("%s failed%s: %s" % (what, " on Milvus at %s" % uri if uri else "", reason),
+                               milvus_code=code or error_code)
 
 
 def proto_to_dict(message):

@@ -77,6 +77,8 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     json_format = common_pb2 = milvus_pb2 = schema_pb2 = None
 
 SUFFIX_RE = re.compile(r"^[A-Za-z0-9_]+$")
+# Database properties a restore does not set on a database it creates (prefixes).
+NOT_RESTORED_DB_PROPERTIES = ("database.force.deny.", "cipher.")
 IMPORT_DONE, IMPORT_FAILED, IMPORT_FAILED_CLEANED = 6, 1, 7
 
 
@@ -138,6 +140,7 @@ class RestoreJob:
         self.state = RestoreState(conn, milvus_store, self.warn)
         self.run_fields = run_fields(self.restore_id, self.marker)
         self.recovered = []
+        self.databases_created = []  # [{name, properties}] of the databases this run created
         self.working = {}  # (db, name) -> marker fields of the collections this run is building
         self.staging_marker = None  # key of this run's staging marker, once written
         self._stop = threading.Event()
@@ -248,6 +251,7 @@ class RestoreJob:
         if conflicts:
             raise VectoropsError(conflicts[0], result=dict(summary, changed=False, status="conflict", conflicts=conflicts))
         summary["recovered"] = self.recovered
+        summary["databases_created"] = self.databases_created
         results = []
         heartbeat = threading.Thread(target=self._heartbeat, name="vectorops-restore-heartbeat", daemon=True)
         heartbeat.start()
@@ -337,7 +341,7 @@ class RestoreJob:
                     self._verify_objects(plan)
         try:
             with phases.phase("create"):
-                self._ensure_database(final_db)
+                self._ensure_database(final_db, plan["source"]["db_name"])
                 if plan["action"] == "drop_and_create":
                     self._drop(final_db, final_name)
                 if plan["action"] != "import_into_existing":
@@ -404,10 +408,29 @@ class RestoreJob:
         return None, False
 
     # -------------------------------------------------------------- DDL
-    def _ensure_database(self, db):
-        if db not in self._databases():
+    def _ensure_database(self, db, source_db):
+        """Create a missing target database with the source database's recorded properties (replicas,
+        resource groups, quotas: what milvus-backup records but does not restore,
+        ``core/restore/database_task.go``). Deny flags are left out (they would block the import) and so is
+        encryption (never backed up). An existing database is left as it is."""
+        if db in self._databases():
+            return
+        recorded = catalog.database_properties_of(self.backup).get(source_db) or {}
+        properties = dict((k, v) for k, v in recorded.items() if not k.startswith(NOT_RESTORED_DB_PROPERTIES))
+        left_out = sorted(set(recorded) - set(properties))
+        if left_out:
+            self.warn("database %s is created without %s of the source database %s (they would block the restore "
+                      "or cannot be restored); set them afterwards if you need them" % (db, left_out, source_db))
+        try:
+            self.conn.call("create database %s" % db, self.conn.client().create_database, db, properties=properties)
+        except MilvusOperationError as exc:
+            if not properties:
+                raise
+            self.warn("Milvus refused to create database %s with the source database's properties %s (%s); it was "
+                      "created without them" % (db, properties, exc.message))
             self.conn.call("create database %s" % db, self.conn.client().create_database, db)
-            self._dbs.add(db)
+        self._dbs.add(db)
+        self.databases_created.append(dict(name=db, properties=properties))
 
     def _drop(self, db, name, quiet=False):
         self.state.drop(db, name, quiet=quiet)

@@ -92,6 +92,21 @@ options:
       - Length of each GC pause; renewed while the backup runs.
     type: int
     default: 3600
+  segment_logs:
+    description:
+      - How the binlogs of each segment are found.
+      - V(rest) asks Milvus which log files each segment holds (REST C(POST /v2/vectordb/segments/describe) at
+        O(rest_uri), Milvus 2.5.8 and later, as milvus-backup does), lists the bucket only for sizes, and leaves
+        orphan binlogs (left by DataNode upload retries) out; it fails when that API does not answer.
+      - V(listing) lists the segment's objects in Milvus's bucket; a segment with orphan binlogs (uneven file
+        counts per field) then fails the backup, nothing is marked complete.
+      - V(auto) uses V(rest) on Milvus 2.5.8 and later and V(listing) on older servers, and falls back to
+        V(listing) with a warning when the REST API does not answer (for example when the proxy's HTTP server is
+        disabled).
+      - C(collections[].binlog_source) in the result says which was used.
+    type: str
+    choices: [auto, rest, listing]
+    default: auto
   flush_timeout:
     description:
       - Seconds to wait for each collection's flush to be persisted.
@@ -266,7 +281,9 @@ collections:
     the backed-up segments, deleted rows and rows written after the cut included), C(live_row_count) (the rows a
     restore brings back, those written up to the cut and not deleted by then), C(cut_timestamp) and C(cut_time) (the
     collection's point in time; null with O(strategy=skip_flush)), C(verification) (fingerprint and golden query
-    count), C(objects), C(bytes), C(backup_time). In check mode, counts per collection.
+    count), C(objects), C(bytes), C(backup_time), C(binlog_source) (V(rest) or V(listing), see O(segment_logs)) and
+    C(orphan_binlogs_skipped) (listed binlogs Milvus does not name, not copied). In check mode, counts per
+    collection.
   returned: when state=present
   type: list
   elements: dict
@@ -327,6 +344,7 @@ def main():
         max_bytes_per_second=dict(type="int", default=0),
         gc_pause=dict(type="str", choices=["try", "require", "skip"], default="try"),
         gc_pause_seconds=dict(type="int", default=3600),
+        segment_logs=dict(type="str", choices=["auto", "rest", "listing"], default="auto"),
         flush_timeout=dict(type="int", default=600),
         consistency_attempts=dict(type="int", default=5),
         on_incomplete=dict(type="str", choices=["resume", "fail"], default="resume"),

@@ -271,6 +271,15 @@ recovered:
   type: list
   elements: str
   sample: ["finished replacing default.docs with its restored copy, aliases ['docs_live']"]
+databases_created:
+  description:
+    - The databases this run created, each with C(name) and the C(properties) it set, those the backup recorded for
+      the source database (Milvus 2.4.3 and later, Milvus Lite) minus deny flags and encryption settings.
+    - A database that already existed is left as it is and not listed.
+  returned: when not in check mode
+  type: list
+  elements: dict
+  sample: [{"name": "tenants_dr", "properties": {"database.replica.number": "2"}}]
 collections:
   description:
     - Per collection C(source) and C(target) (V(db.name)), C(action) (V(create), V(replace), V(drop_and_create),

@@ -277,6 +277,74 @@ def test_inconsistent_binlogs_fail_clearly(call, milvus_client, stack, backup_st
         milvus_client.drop_collection(coll)
 
 
+def test_binlogs_named_by_milvus_leave_an_orphan_out(call, milvus_client, stack, backup_store, unique):
+    """An orphan insert log (a DataNode upload retry) beside a real segment: listing the bucket fails
+    loudly; asking Milvus which logs the segment holds (REST ``segments/describe``, Milvus >= 2.5.8, as
+    milvus-backup's ``core/backup/coll_dml_task.go getSegmentInfoByAPI`` does) copies exactly those and
+    the backup restores every row. Milvus 2.3.5 has no REST v2 API: the proxy's answer comes from the
+    loopback double in tests/fake_milvus_rest.py, built from the segment's real log ids before the
+    orphan is planted; everything else is the real stack."""
+    from fake_milvus_rest import FakeProxy  # pylint: disable=import-outside-toplevel
+    from pymilvus import DataType, MilvusClient  # pylint: disable=import-outside-toplevel
+    coll = "orphan_%s" % unique
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("pk", DataType.INT64, is_primary=True)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    index = milvus_client.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="L2")
+    milvus_client.create_collection(coll, schema=schema, index_params=index)  # loaded: the restore loads it too
+    proxy = None
+    try:
+        milvus_client.insert(coll, [{"pk": i, "v": [i, 1]} for i in range(30)])
+        milvus_client.flush(coll)
+        cid = milvus_client.describe_collection(coll)["collection_id"]
+        milvus_store = store_for(stack, "MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "files")
+        logs = {}
+        for o in milvus_store.list("files/insert_log/%d/" % cid):
+            _c, partition, segment, field, log_id = o.key.split("/")[-5:]
+            logs.setdefault(int(segment), {}).setdefault(int(field), []).append(int(log_id))
+        answers = dict((sid, dict(segmentID=sid, collectionID=cid, deltaLogs=[],
+                                  insertLogs=[dict(fieldID=f, logIDs=ids) for f, ids in sorted(fields.items())]))
+                       for sid, fields in logs.items())
+        victim = [o for o in milvus_store.list("files/insert_log/%d/" % cid) if o.key.split("/")[-2] == "101"][0]
+        orphan = victim.key.rsplit("/", 1)[0] + "/999999999999999999"
+        milvus_store.write(orphan, milvus_store.read(victim.key))
+
+        rc, result = call("milvus_backup", {"name": "orphan_list_%s" % unique, "collections": [coll],
+                                            "segment_logs": "listing"})
+        assert rc != 0 and result["error"]["type"] == "ConsistencyError"
+        assert "have different file counts" in result["msg"] and "segment_logs=auto or rest" in result["msg"]
+
+        proxy = FakeProxy(answers)
+        name = "orphan_rest_%s" % unique
+        rc, result = call("milvus_backup", {"name": name, "collections": [coll], "segment_logs": "rest",
+                                            "rest_uri": proxy.uri})
+        assert rc == 0, result.get("msg")
+        entry = result["collections"][0]
+        assert entry["binlog_source"] == "rest" and entry["orphan_binlogs_skipped"] == 1
+        assert entry["live_row_count"] == 30
+        assert set(r[0] for r in proxy.requests) == {"/v2/vectordb/segments/describe"}
+        assert all(r[1] == "Bearer %s:%s" % (stack["MILVUS_USER"], stack["MILVUS_PASSWORD"]) for r in proxy.requests)
+        assert sorted(r[2]["segmentIds"][0] for r in proxy.requests) == sorted(logs)
+        keys = list(stored_binlogs(backup_store, name))
+        assert not [k for k in keys if k.endswith("/999999999999999999")]
+        assert "999999999999999999" not in json.dumps(result)
+
+        rc, restored = call("milvus_restore", {"name": name, "collections": [coll], "suffix": "_r"})
+        assert rc == 0, restored.get("msg")
+        rows = milvus_client.query(coll + "_r", filter="pk >= 0", output_fields=["pk"], consistency_level="Strong")
+        assert sorted(r["pk"] for r in rows) == list(range(30))
+
+        rc, auto = call("milvus_backup", {"name": "orphan_auto_%s" % unique, "collections": [coll],
+                                          "rest_uri": proxy.uri})
+        assert rc != 0 and "different file counts" in auto["msg"], "auto on 2.3.5 must list, not call the API"
+    finally:
+        if proxy:
+            proxy.close()
+        for name in (coll, coll + "_r"):
+            milvus_client.drop_collection(name)
+
+
 def test_interrupted_backup_is_incomplete_then_resumes(playbook, call, shapes, backup_store, milvus_env, unique):
     """Kill ansible-playbook mid-copy (throttled so the copy takes a while), then run again."""
     name = "killed_%s" % unique

@@ -321,3 +321,49 @@ def test_newer_milvus_backup_is_refused(call, milvus_client, quick_setup, stack,
     rc, result = call("milvus_restore", {"name": name, "suffix": "_x"})
     assert rc != 0 and "comes from Milvus v2.6.0, newer than the target's 2.3.5" in result["msg"]
     assert not milvus_client.has_collection("quick_setup_x")
+
+
+def test_database_properties_are_recorded_and_restored(call, lite_client, stack, backup_store, unique):
+    """A database's properties (replicas, quotas, ...) travel with the backup and are set on a database the
+    restore creates; deny flags are left out, with a warning (they would block the import). Milvus 2.3.5
+    has no DescribeDatabase (UNIMPLEMENTED), so this runs on Milvus Lite, which has it, with a metadata-only
+    backup (Lite has no binlogs); milvus-backup records the same properties in ``database_backups``
+    (``core/backup/database_task.go``) and never restores them (``core/restore/database_task.go``)."""
+    from pymilvus import DataType, MilvusClient  # pylint: disable=import-outside-toplevel
+    source_db, target_db, name = "props_%s" % unique, "props_r_%s" % unique, "docs_%s" % unique
+    lite = dict(uri=stack["MILVUS_LITE_URI"], user="", password="")
+    lite_client.create_database(source_db, properties={"database.max.collections": "7",
+                                                       "database.force.deny.writing": "false"})
+    try:
+        lite_client.using_database(source_db)
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("pk", DataType.INT64, is_primary=True)
+        schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+        lite_client.create_collection(name, schema=schema)
+        backup_name = "props_%s" % unique
+        rc, result = call("milvus_backup", dict(lite, name=backup_name, collections=["%s.%s" % (source_db, name)],
+                                                strategy="meta_only"))
+        assert rc == 0, result.get("msg")
+        stored = json.loads(backup_store.read(backup_store.key(backup_name, "manifest.json")))
+        assert stored["database_properties"][source_db] == {"database.max.collections": "7",
+                                                            "database.force.deny.writing": "false"}
+        meta = json.loads(backup_store.read(backup_store.key(backup_name, "meta/backup_meta.json")))
+        assert {"key": "database.max.collections", "value": "7"} in meta["database_backups"][0]["properties"]
+
+        rc, restored = call("milvus_restore", dict(lite, name=backup_name, meta_only=True,
+                                                   rename=["%s.*:%s.*" % (source_db, target_db)]))
+        assert rc == 0, restored.get("msg")
+        assert restored["databases_created"] == [{"name": target_db,
+                                                  "properties": {"database.max.collections": "7"}}]
+        assert any("database.force.deny.writing" in w for w in restored.get("warnings", []))
+        described = lite_client.describe_database(target_db)
+        assert described.get("database.max.collections") == "7" and "database.force.deny.writing" not in described
+    finally:
+        lite_client.using_database("default")
+        for db in (source_db, target_db):
+            if db in lite_client.list_databases():
+                lite_client.using_database(db)
+                for coll in lite_client.list_collections():
+                    lite_client.drop_collection(coll)
+                lite_client.using_database("default")
+                lite_client.drop_database(db)

@@ -113,7 +113,7 @@ def test_a_2_6_bucket_is_planned_object_by_object(tmp_path):
                 21: dict(id=21, partition_id=-1, num_rows=0, level="L0", storage_version=2, channel="dml_0_1v0")}
     desc = dict(id=1, schema=dict(fields=[dict(field_id=100), dict(field_id=101)]))
     plan = types.SimpleNamespace(desc=desc, label="default.docs")
-    job = types.SimpleNamespace(milvus_store=milvus, _list_segments=None)
+    job = types.SimpleNamespace(milvus_store=milvus, _list_segments=None, _uses_segment_describe=lambda: False)
     backup.BackupJob._plan_segments(job, plan, segments)  # pylint: disable=protected-access
     paths = layout.BackupPaths(milvus, "b1")
     planned = sorted(rel for seg in plan.segments.values() for _src, rel, _size in seg.tasks(paths, 1))
