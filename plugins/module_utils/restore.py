@@ -46,6 +46,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     NotFoundError,
     VectoropsError,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.features import has_feature
 from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import (
     STAGES,
     plan_imports,
@@ -77,6 +78,7 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     json_format = common_pb2 = milvus_pb2 = schema_pb2 = None
 
 SUFFIX_RE = re.compile(r"^[A-Za-z0-9_]+$")
+FUNC_RUNTIME_CHECK = "disable_func_runtime_check"
 # Database properties a restore does not set on a database it creates (prefixes).
 NOT_RESTORED_DB_PROPERTIES = ("database.force.deny.", "cipher.")
 IMPORT_DONE, IMPORT_FAILED, IMPORT_FAILED_CLEANED = 6, 1, 7
@@ -113,6 +115,24 @@ def target_of(db, name, renames, suffix):
 
 
 META_ONLY_SUFFIX = "#meta"
+
+
+def function_runtime_check(src, version):
+    """Collection properties to create with, and to set right after the create (or None), for the
+    collection's functions: pure.
+
+    From Milvus 2.6.8 a collection with functions (TextEmbedding calls a model provider) is checked at
+    create time against the provider, which a DR site may not reach; milvus-backup creates it with
+    ``disable_func_runtime_check=true`` and sets the backup's value (``false`` unless it was ``true``)
+    right after (``core/restore/coll_ddl_task.go`` ``properties``/``restoreFuncRuntimeCheck``; feature
+    flag ``FuncRuntimeCheck`` ``>= 2.6.8`` in ``internal/client/milvus/grpc.go``).
+    """
+    properties = dict(src.get("properties") or {})
+    if not (src.get("schema") or {}).get("functions") or not has_feature(version, "func_runtime_check"):
+        return properties, None
+    original = properties.get(FUNC_RUNTIME_CHECK, "false")
+    properties[FUNC_RUNTIME_CHECK] = "true"
+    return properties, (None if original == "true" else {FUNC_RUNTIME_CHECK: original})
 
 
 def restored_marker(backup, meta_only=False):
@@ -453,12 +473,13 @@ class RestoreJob:
 
     def _create(self, src, db, name, marker_fields):
         schema = self._schema(src, name)
+        create_properties, after_create = function_runtime_check(src, self.version)
         has_partition_key = any(f.is_partition_key for f in schema.fields)
         request = milvus_pb2.CreateCollectionRequest(
             db_name=db, collection_name=name, schema=schema.SerializeToString(), shards_num=int(src["shards_num"]),
             consistency_level=common_pb2.ConsistencyLevel.Value(src["consistency_level"])
             if src["consistency_level"] in common_pb2.ConsistencyLevel.keys() else 2,
-            properties=[common_pb2.KeyValuePair(key=k, value=v) for k, v in sorted(src["properties"].items())
+            properties=[common_pb2.KeyValuePair(key=k, value=v) for k, v in sorted(create_properties.items())
                         if k not in (RESTORED_FROM, RESTORING)]
             + [common_pb2.KeyValuePair(key=RESTORING, value=encode(marker_fields))],
             num_partitions=len(src["partitions"]) if has_partition_key else 0)
@@ -471,6 +492,8 @@ class RestoreJob:
             raise ConsistencyError("Milvus gave %s.%s field ids %s, the backup's binlogs use %s; binlog import needs them "
                                    "equal (a schema with gaps from dropped or added fields cannot be restored this way)"
                                    % (db, name, have, want))
+        if after_create:
+            self.state.alter(db, name, after_create)
         if not has_partition_key:
             for part in src["partitions"]:
                 if part["name"] != "_default":
