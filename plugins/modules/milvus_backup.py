@@ -319,6 +319,16 @@ deleted:
   returned: when state=absent and the backup existed
   type: dict
   sample: {"objects": 41, "bytes": 256012}
+pymilvus_version:
+  description: Version of pymilvus installed where the module ran.
+  returned: on failure
+  type: str
+  sample: 3.0.2
+boto3_version:
+  description: Version of boto3 installed where the module ran.
+  returned: on failure
+  type: str
+  sample: 1.40.0
 """
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec

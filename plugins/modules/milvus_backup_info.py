@@ -141,6 +141,16 @@ backup:
     indexes, fields), C(consistency), C(checksums), C(totals) and, with O(objects), C(object_list). Null otherwise.
   returned: always
   type: dict
+pymilvus_version:
+  description: Version of pymilvus installed where the module ran.
+  returned: on failure
+  type: str
+  sample: 3.0.2
+boto3_version:
+  description: Version of boto3 installed where the module ran.
+  returned: on failure
+  type: str
+  sample: 1.40.0
 """
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec

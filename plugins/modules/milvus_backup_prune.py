@@ -143,6 +143,16 @@ staging_swept:
   type: list
   elements: str
   sample: ["s3://milvus-bucket/files/restore-temp-0c1f2e3d4b5a/ at http://minio:9000"]
+pymilvus_version:
+  description: Version of pymilvus installed where the module ran.
+  returned: on failure
+  type: str
+  sample: 3.0.2
+boto3_version:
+  description: Version of boto3 installed where the module ran.
+  returned: on failure
+  type: str
+  sample: 1.40.0
 """
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec

@@ -42,7 +42,8 @@ def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fra
     backup_store = store_for(stack, "BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], "backup")
     name = "compacted_%s" % unique
     before = set(s.segment_id for s in milvus_client.list_persistent_segments(fragmented))
-    assert len(before) == 4
+    # Milvus's auto-compaction may merge some of the four before this line; two are enough to compact.
+    assert len(before) >= 2, before
 
     class CompactingJob(backup.BackupJob):
         compacted = False

@@ -81,7 +81,8 @@ def test_the_cronjob_command_backs_up_prunes_pushes_and_fails_when_milvus_is_dow
                      backup_schedule_collections=["quick_setup"], backup_schedule_retention={"keep_last": 2},
                      backup_schedule_pushgateway_url=pushgateway, backup_schedule_verify=True,
                      backup_schedule_milvus={"uri": stack["MILVUS_URI"], "user": stack["MILVUS_USER"],
-                                             "password": stack["MILVUS_PASSWORD"]},
+                                             "password": stack["MILVUS_PASSWORD"],
+                                             "management_uri": stack["MILVUS_MANAGEMENT_URI"]},
                      backup_schedule_milvus_storage={"endpoint": stack["MILVUS_STORAGE_ENDPOINT"],
                                                      "bucket": stack["MILVUS_STORAGE_BUCKET"], "root_path": "files",
                                                      "access_key": stack["MILVUS_STORAGE_ACCESS_KEY"],
@@ -90,6 +91,7 @@ def test_the_cronjob_command_backs_up_prunes_pushes_and_fails_when_milvus_is_dow
     command, env = job_command(objects, "milvus-backup")
     assert command == ["ansible-playbook", "vectorops.milvus.scheduled_backup"]
     assert env["SCHEDULED_BACKUP_MODE"] == "backup" and env["MILVUS_PASSWORD"] == stack["MILVUS_PASSWORD"]
+    assert env["MILVUS_MANAGEMENT_URI"] == stack["MILVUS_MANAGEMENT_URI"] and "MILVUS_REST_URI" not in env
     store = store_for(stack, "BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], root)
     try:
         for attempt in range(3):

@@ -1,5 +1,6 @@
 """milvus_info through ansible-playbook against Milvus 2.3.5 (+ SeaweedFS) and Milvus Lite."""
 
+import json
 import os
 import re
 import subprocess
@@ -106,6 +107,24 @@ def test_wrong_password_is_one_clear_message(call, quick_setup):
     result = failure(call, {"password": "not-the-password"})
     assert "rejected the credentials as user 'root'" in result["msg"]
     assert result["error"] == {"type": "MilvusConnectionError", "reason": "authentication"}
+
+
+def test_a_failure_carries_its_traceback_and_library_versions_but_no_secret(playbook, stack, quick_setup):
+    """As amazon.aws's fail_json_aws does: the traceback under ``exception`` and the installed library
+    versions, so a bug report has them; the wrong password itself appears nowhere, not even at -vvv.
+    ansible-core 2.19 keeps tracebacks out of results unless ANSIBLE_DISPLAY_TRACEBACK asks for them
+    (earlier releases print them at -vvv), so the run asks."""
+    from importlib import metadata  # pylint: disable=import-outside-toplevel
+    secret = "wrong-pw-%s" % "5f1c9e"
+    run = playbook("call.yml", {"module": "milvus_info", "params": {"password": secret}}, args=["-vvv"],
+                   env={"ANSIBLE_DISPLAY_TRACEBACK": "error"})
+    result = run.result("Run milvus_info")
+    assert run.rc != 0 and result["failed"] and "rejected the credentials" in result["msg"]
+    assert result["exception"].startswith("Traceback") and "MilvusConnectionError" in result["exception"]
+    assert result["pymilvus_version"] == metadata.version("pymilvus")
+    assert result["boto3_version"] == metadata.version("boto3")
+    for text in (json.dumps(run.output), run.stdout, run.stderr):
+        assert secret not in text and stack["MILVUS_PASSWORD"] not in text
 
 
 def test_unreachable_uri_is_one_clear_message(call):
