@@ -335,7 +335,7 @@ def test_database_properties_are_recorded_and_restored(call, lite_client, stack,
     lite_client.create_database(source_db, properties={"database.max.collections": "7",
                                                        "database.force.deny.writing": "false"})
     try:
-        lite_client.using_database(source_db)
+        lite_client.use_database(source_db)
         schema = MilvusClient.create_schema(auto_id=False)
         schema.add_field("pk", DataType.INT64, is_primary=True)
         schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
@@ -359,11 +359,11 @@ def test_database_properties_are_recorded_and_restored(call, lite_client, stack,
         described = lite_client.describe_database(target_db)
         assert described.get("database.max.collections") == "7" and "database.force.deny.writing" not in described
     finally:
-        lite_client.using_database("default")
+        lite_client.use_database("default")
         for db in (source_db, target_db):
             if db in lite_client.list_databases():
-                lite_client.using_database(db)
+                lite_client.use_database(db)
                 for coll in lite_client.list_collections():
                     lite_client.drop_collection(coll)
-                lite_client.using_database("default")
+                lite_client.use_database("default")
                 lite_client.drop_database(db)
