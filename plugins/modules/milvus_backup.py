@@ -224,6 +224,13 @@ EXAMPLES = r"""
   check_mode: true
   register: plan
 
+- name: Require the binlog lists from Milvus's REST API (2.5.8+), served behind a separate ingress
+  vectorops.milvus.milvus_backup:
+    name: nightly_rest
+    collections: [docs]
+    segment_logs: rest
+    rest_uri: https://milvus-rest.example.com
+
 - name: Back up to a local directory (laptops, tests)
   vectorops.milvus.milvus_backup:
     name: laptop_copy
