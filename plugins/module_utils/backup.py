@@ -31,7 +31,7 @@ import time
 import uuid
 from collections import Counter
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, catalog, fingerprint, layout, manifest
+from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, catalog, fingerprint, layout, logical, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
 from ansible_collections.vectorops.milvus.plugins.module_utils.features import has_feature
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
@@ -62,6 +62,7 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     milvus_pb2 = None
 
 STRATEGIES = ("flush", "skip_flush", "meta_only")
+FORMATS = ("auto", "binlog", "logical")
 SEGMENT_LOG_SOURCES = ("auto", "rest", "listing")
 CIPHER_PROPERTIES = ("cipher.ezID", "cipher.key")  # both set: the database is encrypted (Milvus 2.6)
 TIMESTAMP_FIELD = 1  # every segment stores each row's timestamp as field 1 (field 0 is the row id)
@@ -91,13 +92,50 @@ def flush_is_retryable(message):
 
 
 def copy_counts(copied):
-    """How the objects in the backup got there: server-side, streaming, or reused from an earlier run."""
-    counts = dict(server_side=0, streaming=0, reused=0)
+    """How the objects in the backup got there: server-side, streaming, reused from an earlier run, or
+    exported (logical format: written from query results)."""
+    counts = dict(server_side=0, streaming=0, reused=0, exported=0)
     for item in copied.values():
         method = item["method"]
-        counts["reused" if method == "reused" else "server_side" if method.startswith("server-side")
+        counts[method if method in ("reused", "exported") else "server_side" if method.startswith("server-side")
                else "streaming"] += 1
     return counts
+
+
+def choose_format(requested, milvus_storage, server_is_lite, descriptions):
+    """(format, {label: reason}) of one backup: pure, decided before anything is written.
+
+    ``binlog`` needs Milvus's bucket (``milvus_storage``) and a server that names its segments
+    (GetPersistentSegmentInfo; Milvus Lite has none); ``auto`` takes binlog when every selected
+    collection allows it and logical otherwise, so that one backup has one format.
+    """
+    reasons = {}
+    blockers = {}
+    for desc in descriptions:
+        label = "%s.%s" % (desc["db_name"], desc["name"])
+        if server_is_lite:
+            blockers[label] = "Milvus Lite keeps no binlogs"
+        elif desc.get("segments") is None:
+            blockers[label] = "the server does not list segments (%s)" % (desc.get("unavailable") or {}).get(
+                "segments", "GetPersistentSegmentInfo")
+        elif not milvus_storage:
+            blockers[label] = "milvus_storage (Milvus's bucket) is not configured"
+    if requested == "binlog":
+        if blockers:
+            label = sorted(blockers)[0]
+            raise InputError("format=binlog cannot back up %s: %s; use format=logical (or auto)" % (label, blockers[label]))
+        return "binlog", dict(("%s.%s" % (d["db_name"], d["name"]), "format=binlog") for d in descriptions)
+    if requested == "logical":
+        return "logical", dict(("%s.%s" % (d["db_name"], d["name"]), "format=logical") for d in descriptions)
+    if blockers:
+        first = sorted(blockers)[0]
+        for desc in descriptions:
+            label = "%s.%s" % (desc["db_name"], desc["name"])
+            reasons[label] = "auto: %s" % blockers.get(label, "logical like %s (%s): one format per backup"
+                                                      % (first, blockers[first]))
+        return "logical", reasons
+    return "binlog", dict(("%s.%s" % (d["db_name"], d["name"]), "auto: Milvus's bucket and segments are readable")
+                          for d in descriptions)
 
 
 class RateLimiter:
@@ -316,6 +354,9 @@ class CollectionPlan:
         self.attempts = 0
         self.log_source = "listing"  # "rest": binlogs named by Milvus's segments/describe
         self.orphans = []  # keys of listed binlogs Milvus does not name (not copied)
+        self.format = "binlog"
+        self.format_reason = None
+        self.export = None  # logical format: the export record (files, rows, fingerprints, read timestamp)
 
     @property
     def label(self):
@@ -345,7 +386,8 @@ class BackupJob:
         self.segments_replanned = 0
         self._stop = threading.Event()
         self.progress = ProgressMarker(backup_store, self.paths.key(layout.IN_PROGRESS), self.name,
-                                       lambda: dict(id=self.backup_id, name=self.name, collections=self._selected))
+                                       lambda: dict(id=self.backup_id, name=self.name, collections=self._selected,
+                                                           format=self.format))
         self._selected = []
         self.gc = None
         self.started_at = layout.iso(layout.utcnow())
@@ -353,6 +395,8 @@ class BackupJob:
         self.database_properties = {}
         self._rest = None
         self._rest_failure = None  # why segments/describe is not used any more in this run (auto)
+        self.format = "binlog"
+        self.format_reasons = {}
 
     # -------------------------------------------------------------- entry
     def run(self):
@@ -368,6 +412,7 @@ class BackupJob:
                                 % (self.opts.get("collections") or [], self.opts.get("databases") or []))
         with self.timer.phase("select"):
             self.database_properties = self._database_properties(sorted(set(db for db, _name in selected)))
+            self._choose_format(selected)
         if self.opts.get("check_mode"):
             return self._predict(selected, existing)
         return self._create(selected, resumed=existing.exists)
@@ -391,11 +436,21 @@ class BackupJob:
             properties[db] = props
         return properties
 
+    def _choose_format(self, selected):
+        requested = self.opts.get("format") or "auto"
+        lite = logical.is_milvus_lite(self.server_version)
+        descriptions = [dict(db_name=db, name=name, segments=[]) for db, name in selected]
+        if requested != "logical" and not lite and self.milvus_store is not None:
+            descriptions = [describe_collection(self.conn, db, name, exact_count=False, segments=True,
+                                                partition_details=False) for db, name in selected]
+        self.format, self.format_reasons = choose_format(requested, self.milvus_store is not None, lite, descriptions)
+
     def _existing(self, existing):
         if existing.status == catalog.STATUS_COMPLETE:
             summary = existing.summary()
             return dict(changed=False, name=self.name, status="complete", existing=True,
-                        backup_id=summary["backup_id"], format=existing.format, location=summary["location"],
+                        backup_id=summary["backup_id"], format=existing.data_format, written_by=existing.format,
+                        location=summary["location"],
                         summary=summary, msg="backup %r already exists and is complete" % self.name)
         if existing.status == catalog.STATUS_CORRUPT:
             raise VectoropsError("backup %r exists but is corrupt (%s); delete it with state=absent or use another "
@@ -419,15 +474,19 @@ class BackupJob:
             desc = describe_collection(self.conn, db, name, exact_count=False, segments=True,
                                        partition_details=False)
             entry = dict(db_name=db, name=name, id=desc["id"], partitions=len(desc["partitions"]),
-                         segments=0, rows=0, objects=0, bytes=0)
-            if strategy != "meta_only":
+                         segments=0, rows=0, objects=0, bytes=0, format=self.format,
+                         format_reason=self.format_reasons.get("%s.%s" % (db, name)))
+            if strategy != "meta_only" and self.format == "logical":
+                entry.update(rows=desc["row_count"])
+            elif strategy != "meta_only":
                 plan = self._plan_segments(CollectionPlan(desc, ""))
                 entry.update(segments=len(plan.segments), rows=sum(s.num_rows for s in plan.segments.values()),
                              objects=sum(len(s.tasks(self.paths, desc["id"])) for s in plan.segments.values()),
                              bytes=sum(s.size for s in plan.segments.values()))
             collections.append(entry)
         return dict(changed=True, name=self.name, status="planned", would_resume=existing.exists,
-                    location=self.store.url(self.paths.prefix), strategy=strategy, collections=collections,
+                    location=self.store.url(self.paths.prefix), strategy=strategy, format=self.format,
+                    collections=collections,
                     totals=totals_of(collections),
                     msg="check mode: would %s backup %r of %d collection(s)"
                     % ("resume" if existing.exists else "create", self.name, len(collections)))
@@ -435,11 +494,12 @@ class BackupJob:
     # -------------------------------------------------------------- create
     def _create(self, selected, resumed):
         strategy = self.opts["strategy"]
+        binlogs = strategy != "meta_only" and self.format == "binlog"
         # Every store is checked before the first write, so that a wrong bucket, root path or credential
         # leaves nothing behind.
         with self.timer.phase("preflight"):
             backup_storage_preflight(self.store, write_check=True)
-            if strategy != "meta_only":
+            if binlogs:
                 before = [describe_collection(self.conn, db, name, exact_count=False, segments=True,
                                               partition_details=False) for db, name in selected]
                 check = milvus_storage_preflight(self.milvus_store, before)
@@ -450,21 +510,22 @@ class BackupJob:
         heartbeat = threading.Thread(target=self._heartbeat, name="vectorops-heartbeat", daemon=True)
         heartbeat.start()
         try:
-            if strategy != "meta_only":
+            if binlogs:
                 with self.timer.phase("gc_pause"):
                     self.gc = GcPause(self.opts["management_uri"], self.opts.get("gc_pause_seconds", 3600),
                                       self.opts.get("gc_pause", "try"))
                     self.gc.pause()
                     if not self.gc.held and self.gc.mode != "skip":
                         self.warn("GC pause did not hold: %s" % self.gc.reason)
-            if strategy == "flush":
+            if strategy == "flush" and binlogs:
                 with self.timer.phase("flush"):
                     flushed = dict(((db, name), self._flush(db, name)) for db, name in selected)
             with self.timer.phase("describe"):
                 for db, name in selected:
-                    desc = describe_collection(self.conn, db, name, exact_count=False, segments=True)
+                    desc = describe_collection(self.conn, db, name, exact_count=False, segments=binlogs)
                     plan = CollectionPlan(desc, str(uuid.uuid4()))
-                    if strategy == "flush":
+                    plan.format, plan.format_reason = self.format, self.format_reasons.get(plan.label)
+                    if strategy == "flush" and binlogs:
                         plan.flush_ts, plan.seal_time = flushed[(db, name)]
                         plan.cut_ts = consistency_cut(plan.flush_ts)
                     self.plans.append(plan)
@@ -472,6 +533,8 @@ class BackupJob:
                 for plan in self.plans:
                     plan.verification = dict(measured_at=layout.iso(layout.utcnow()), pk_fingerprint=None,
                                              golden_queries=[], skipped=["metadata-only backup: it holds no rows"])
+            elif self.format == "logical":
+                self._export()
             else:
                 if self.opts.get("fingerprint", True):
                     with self.timer.phase("golden_queries"):
@@ -491,6 +554,39 @@ class BackupJob:
             if self.gc is not None:
                 self.gc.resume()
         return result
+
+    # -------------------------------------------------------------- logical format
+    def _export(self):
+        """Export every planned collection as Parquet (logical.py); verification data come from the export."""
+        exporter = logical.Exporter(self.conn, self.store, self.paths, snapshot=not logical.is_milvus_lite(self.server_version),
+                                    attempts=int(self.opts.get("consistency_attempts", 5)), check=self.progress.check)
+        for plan in self.plans:
+            if self.opts.get("fingerprint", True):
+                with self.timer.phase("golden_queries"):
+                    self._golden_candidates(plan)
+            watch = set(pk for query in plan.golden for pk, _distance in query["candidates"])
+            with self.timer.phase("export"):
+                record = exporter.export(plan.desc, watch)
+            plan.export = record
+            plan.live_rows = record["rows"]
+            plan.attempts = record.get("attempts", 0)
+            plan.flush_ts = record["read_timestamp"]  # the backup's point in time (None on Milvus Lite)
+            plan.log_source = None
+            for item in record["files"]:
+                self.copied[item["key"]] = dict(size=item["size"], sha256=item["sha256"],
+                                                sha256_source="read-back" if record["reused"] else "streamed",
+                                                method="reused" if record["reused"] else "exported",
+                                                source="query %s" % plan.label)
+            skipped = list(plan.skipped)
+            golden = []
+            if record["reused"]:
+                skipped.append("export finished by an earlier, interrupted run: no golden queries")
+            else:
+                golden = fingerprint.golden_queries_at_cut(plan.golden, set(record["found"]))
+            plan.verification = None if not self.opts.get("fingerprint", True) else dict(
+                measured_at=layout.iso(layout.utcnow()), measured_from="export",
+                read_timestamp=record["read_timestamp"], pk_fingerprint=record["pk_fingerprint"],
+                content_fingerprint=record["content_fingerprint"], golden_queries=golden, skipped=skipped)
 
     # -------------------------------------------------------------- verification data
     def _golden_candidates(self, plan):
@@ -799,7 +895,8 @@ class BackupJob:
         version = self.server_version
         databases = sorted(set(p.desc["db_name"] for p in self.plans))
         full = manifest.backup_info(self.backup_id, self.name, version, self.plans, databases,
-                                    self.database_properties)
+                                    self.database_properties,
+                                    manifest.LOGICAL_META_FORMAT if self.format == "logical" else "")
         files = manifest.meta_files(full)
         for rel in (layout.COLLECTION_META, layout.PARTITION_META, layout.SEGMENT_META, layout.FULL_META):
             self.store.write(self.paths.key(rel), files[rel])
@@ -814,7 +911,15 @@ class BackupJob:
                            segments_replanned=self.segments_replanned, consistent=True,
                            note=("every planned segment was still present after the copy"
                                  if self.opts["strategy"] != "meta_only" else "metadata only, no data"))
-        if self.opts["strategy"] == "flush":
+        if self.format == "logical" and self.opts["strategy"] != "meta_only":
+            consistency["strategy"] = "snapshot_read"
+            consistency["note"] = (
+                "logical format: each collection's rows were read at one MVCC timestamp (its read_timestamp), in "
+                "every partition, so rows written or deleted during the export are wholly out" if
+                not logical.is_milvus_lite(self.server_version) else
+                "logical format from a server without snapshot reads (Milvus Lite): each collection was read twice "
+                "and both reads agreed (content fingerprint)")
+        elif self.opts["strategy"] == "flush":
             consistency["note"] += ("; each collection is restored as of its cut_time (rows and deletes up to its "
                                     "flush, to the millisecond); rows written later that the copied segments hold "
                                     "are dropped at restore (import end_ts), and live_row_count and the fingerprints "
@@ -822,7 +927,7 @@ class BackupJob:
         if self.opts["strategy"] == "skip_flush":
             consistency["note"] += "; skip_flush: rows not yet flushed when the backup started are NOT included"
         body = dict(
-            format=layout.FORMAT, format_version=layout.FORMAT_VERSION,
+            format=layout.FORMAT, format_version=layout.FORMAT_VERSION, data_format=self.format,
             tool=dict(name=layout.TOOL_NAME, version=layout.TOOL_VERSION),
             backup=dict(name=self.name, id=self.backup_id, started_at=self.started_at,
                         completed_at=layout.iso(layout.utcnow()), backup_timestamp=backup_ts,
@@ -850,7 +955,7 @@ class BackupJob:
         self.progress.release()
         durations = self.timer.total()
         return dict(changed=True, name=self.name, backup_id=self.backup_id, status="complete", resumed=resumed,
-                    location=self.store.url(self.paths.prefix), milvus_version=version,
+                    location=self.store.url(self.paths.prefix), milvus_version=version, format=self.format,
                     collections=[result_view(c) for c in collections],
                     totals=totals, consistency=consistency, checksums=body["checksums"],
                     copy=dict(copy_counts(self.copied), concurrency=int(self.opts.get("concurrency", 16))),
@@ -868,23 +973,35 @@ class BackupJob:
             partitions.append(dict(name=part["name"], id=part["id"], load_state=part.get("load_state"),
                                    segments=[s["id"] for s in segs], row_count=sum(s["num_rows"] for s in segs)))
         objects = [rel for s in plan.segments.values() for _src, rel, _size in s.tasks(self.paths, desc["id"])]
-        return dict(
+        export = None
+        if plan.export is not None:
+            files = plan.export["files"]
+            for part in partitions:
+                part["row_count"] = sum(f["rows"] for f in files if f["partition"] == part["name"])
+            objects = [f["key"] for f in files]
+            export = dict((k, plan.export[k]) for k in ("read_timestamp", "read_timestamp_source", "snapshot",
+                                                         "attempts", "columns", "content_fingerprint"))
+            export["files"] = [dict((k, f[k]) for k in ("key", "partition", "rows", "size")) for f in files]
+        nbytes = sum(f["size"] for f in plan.export["files"]) if plan.export else sum(s["size"] for s in segments)
+        return dict(format=plan.format, format_reason=plan.format_reason, logical=export,
             db_name=desc["db_name"], name=desc["name"], id=desc["id"], description=desc["description"],
             schema=desc["schema_proto"], shards_num=desc["shards_num"], consistency_level=desc["consistency_level"],
             properties=desc["properties"], indexes=desc["index_protos"], aliases=desc["aliases"],
             load_state=desc["load_state"], partitions=partitions, segments=segments,
-            row_count=sum(s["num_rows"] for s in segments), live_row_count=plan.live_rows,
+            row_count=plan.export["rows"] if plan.export else sum(s["num_rows"] for s in segments),
+            live_row_count=plan.live_rows,
             verification=plan.verification,
-            backup_timestamp=plan.flush_ts or 0,
-            backup_time=layout.iso(layout.hybrid_ts_to_datetime(plan.flush_ts)),
+            backup_timestamp=(plan.export or {}).get("read_timestamp") or plan.flush_ts or 0,
+            backup_time=layout.iso(layout.hybrid_ts_to_datetime((plan.export or {}).get("read_timestamp") or plan.flush_ts)),
             cut_timestamp=plan.cut_ts, cut_time=layout.iso(layout.hybrid_ts_to_datetime(plan.cut_ts)),
             binlog_source=plan.log_source, orphan_binlogs_skipped=len(plan.orphans),
-            objects=len(objects), bytes=sum(s["size"] for s in segments))
+            objects=len(objects), bytes=nbytes)
 
     def _check_stored(self, objects):
         """The manifest's objects, checked against a fresh listing of the store (not this run's memory)."""
         stored = dict((self.paths.relative(o.key), o.size)
-                      for o in self.store.list(self.paths.key(layout.BINLOGS) + "/"))
+                      for prefix in (layout.BINLOGS, logical.LOGICAL)
+                      for o in self.store.list(self.paths.key(prefix) + "/"))
         missing = [o["key"] for o in objects if stored.get(o["key"]) != o["size"]]
         if missing:
             raise ConsistencyError("%d object(s) of the manifest are missing from the store or have another size, "
@@ -907,7 +1024,10 @@ class BackupJob:
 
 def result_view(entry):
     """A manifest collection entry without the bulky parts (schema, indexes, golden query vectors)."""
-    view = dict((k, v) for k, v in entry.items() if k not in ("schema", "indexes", "verification"))
+    view = dict((k, v) for k, v in entry.items() if k not in ("schema", "indexes", "verification", "logical"))
+    if entry.get("logical"):
+        view["logical"] = dict((k, v) for k, v in entry["logical"].items() if k != "files")
+        view["logical"]["files"] = len(entry["logical"]["files"])
     verification = entry.get("verification")
     if verification:
         view["verification"] = dict(pk_fingerprint=verification["pk_fingerprint"],
@@ -956,6 +1076,8 @@ def create(params, check_mode, warn=None):
     strategy = params.get("strategy") or "flush"
     if strategy not in STRATEGIES:
         raise InputError("strategy must be one of %s" % ", ".join(STRATEGIES))
+    if (params.get("format") or "auto") not in FORMATS:
+        raise InputError("format must be one of %s" % ", ".join(FORMATS))
     if (params.get("segment_logs") or "auto") not in SEGMENT_LOG_SOURCES:
         raise InputError("segment_logs must be one of %s" % ", ".join(SEGMENT_LOG_SOURCES))
     name = layout.validate_backup_name(params.get("name") or layout.default_backup_name())
@@ -966,7 +1088,8 @@ def create(params, check_mode, warn=None):
             raise InputError("%s must be at least %d, got %s" % (option, minimum, params[option]))
     if params.get("rest_uri"):
         MilvusRest(params["rest_uri"], params)  # a malformed rest_uri fails before anything is read or written
-    milvus_store, backup_store = stores_from_params(params, need_milvus=strategy != "meta_only", need_backup=True)
+    milvus_store, backup_store = stores_from_params(
+        params, need_milvus=strategy != "meta_only" and params.get("format") == "binlog", need_backup=True)
     options = dict(params, name=name, strategy=strategy, check_mode=check_mode,
                    management_uri=params.get("management_uri") or default_management_uri(params.get("uri") or ""))
     with MilvusConnection(params) as conn:

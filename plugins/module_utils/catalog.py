@@ -140,13 +140,22 @@ class StoredBackup:
             self.full_meta = read_json(self.store, self.paths.key(layout.FULL_META))
         return self.full_meta
 
+    @property
+    def data_format(self):
+        """How the rows are stored: ``binlog`` (Milvus's segment files) or ``logical`` (Parquet rows)."""
+        if self.manifest:
+            return self.manifest.get("data_format") or "binlog"
+        if self.in_progress and self.in_progress.get("format"):
+            return self.in_progress["format"]
+        return "binlog" if self.format in (OURS, MILVUS_BACKUP) else None
+
     def summary(self):
         result = dict(name=self.name, format=self.format, status=self.status, complete=self.complete,
                       location=self.store.url(self.paths.prefix), problems=list(self.problems),
                       backup_id=None, created_at=None, backup_time=None, size=None, objects=None,
                       collections=[], rows=None, milvus_version=None, tool_version=None,
                       verified_at=None, verified_level=None, in_progress=self.in_progress,
-                      last_modified=layout.iso(self.last_modified))
+                      last_modified=layout.iso(self.last_modified), data_format=self.data_format)
         if self.manifest:
             m = self.manifest
             backup = m.get("backup", {})
@@ -402,7 +411,14 @@ def _from_manifest(backup, coll):
                 load_state=coll.get("load_state"), partitions=[dict(name=p["name"], id=p["id"], load_state=p.get("load_state"))
                                                                for p in coll.get("partitions", [])],
                 segments=segments, row_count=coll.get("row_count"), live_row_count=coll.get("live_row_count"),
-                verification=coll.get("verification"), cut_timestamp=coll.get("cut_timestamp"))
+                verification=coll.get("verification"), cut_timestamp=coll.get("cut_timestamp"),
+                format=coll.get("format") or "binlog", files=_logical_files(backup, coll))
+
+
+def _logical_files(backup, coll):
+    """A logical collection's Parquet files with their manifest SHA-256 ([] for binlog collections)."""
+    sha = dict((o["key"], o.get("sha256")) for o in backup.manifest.get("objects", []))
+    return [dict(f, sha256=sha.get(f["key"])) for f in (coll.get("logical") or {}).get("files", [])]
 
 
 def _from_meta(coll):
@@ -443,7 +459,7 @@ def _from_meta(coll):
                 partitions=[dict(name=p.get("partition_name"), id=p.get("partition_id"), load_state=p.get("load_state"))
                             for p in coll.get("partition_backups", []) or []],
                 segments=segments, row_count=sum(s["num_rows"] for s in segments if s["level"] != "L0"),
-                live_row_count=None, verification=None, cut_timestamp=None)
+                live_row_count=None, verification=None, cut_timestamp=None, format="binlog", files=[])
 
 
 def select_sources(sources, patterns, default_db, backup_name):

@@ -140,7 +140,9 @@ class CollectionReader:
     def partitions(self):
         resp = self.rpc("show partitions", "ShowPartitions",
                         milvus_pb2.ShowPartitionsRequest(db_name=self.db, collection_name=self.name))
-        return [dict(name=n, id=i) for n, i in zip(resp.partition_names, resp.partitionIDs)]
+        names = list(resp.partition_names)
+        ids = list(resp.partitionIDs) or [0] * len(names)  # Milvus Lite names its partitions but gives no ids
+        return [dict(name=n, id=i) for n, i in zip(names, ids)]
 
     def indexes(self):
         try:

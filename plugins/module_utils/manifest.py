@@ -148,10 +148,15 @@ def database_backups(databases, properties):
     return entries
 
 
-def backup_info(backup_id, name, milvus_version, plans, databases, properties=None):
+# milvus-backup's BackupInfo.format of a logical backup: milvus-backup refuses formats it does not know
+# (core/restore/task.go NewTask) instead of restoring collections without their rows.
+LOGICAL_META_FORMAT = "vectorops-logical"
+
+
+def backup_info(backup_id, name, milvus_version, plans, databases, properties=None, data_format=""):
     collections = [collection_backup_info(p) for p in plans]
     backup_ts = max([p.flush_ts or 0 for p in plans] or [0])
-    return dict(id=backup_id, state_code=0, progress=0, name=name, backup_timestamp=backup_ts,
+    return dict(id=backup_id, state_code=0, progress=0, name=name, backup_timestamp=backup_ts, format=data_format,
                 collection_backups=collections, size=sum(c["size"] for c in collections),
                 milvus_version=milvus_version, database_backups=database_backups(databases, properties or {}))
 

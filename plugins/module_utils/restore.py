@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout
+from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout, logical
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
@@ -82,6 +82,19 @@ FUNC_RUNTIME_CHECK = "disable_func_runtime_check"
 # Database properties a restore does not set on a database it creates (prefixes).
 NOT_RESTORED_DB_PROPERTIES = ("database.force.deny.", "cipher.")
 IMPORT_DONE, IMPORT_FAILED, IMPORT_FAILED_CLEANED = 6, 1, 7
+LOGICAL_METHODS = ("auto", "bulk_import", "insert")
+
+
+def logical_method(requested, milvus_store, server_is_lite):
+    """How a logical backup goes in: Milvus's bulk import of the Parquet files (needs Milvus's bucket) or
+    batched inserts (any server)."""
+    requested = requested or "auto"
+    if requested == "bulk_import" and (milvus_store is None or server_is_lite):
+        raise InputError("logical_restore=bulk_import needs Milvus's bucket (milvus_storage) and a server with bulk "
+                         "import (not Milvus Lite); use logical_restore=insert or auto")
+    if requested == "auto":
+        return "bulk_import" if milvus_store is not None and not server_is_lite else "insert"
+    return requested
 
 
 # ------------------------------------------------------------------ naming
@@ -156,7 +169,12 @@ class RestoreJob:
         # state=absent removes what a data restore and a meta_only restore of this backup left alike
         self.markers = (restored_marker(backup), restored_marker(backup, True))
         self.timer = Timer()
-        self.version = layout.parse_version(conn.server_version())
+        version_text = conn.server_version()
+        self.lite = logical.is_milvus_lite(version_text)
+        self.version = None if self.lite else layout.parse_version(version_text)
+        self.method = None
+        if backup.data_format == "logical" and not options.get("meta_only"):
+            self.method = logical_method(options.get("logical_restore"), milvus_store, self.lite)
         self.state = RestoreState(conn, milvus_store, self.warn)
         self.run_fields = run_fields(self.restore_id, self.marker)
         self.recovered = []
@@ -198,7 +216,12 @@ class RestoreJob:
         action, reason = "create", None
         if exists:
             unfinished = self.state.unfinished(db, name)
-            if unfinished and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0]:
+            if unfinished and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0] \
+                    and unfinished.get("method") == "insert":
+                done = len(unfinished.get("inserted") or {})
+                action, reason = "resume", ("left unfinished by an insert restore that ended (%d of %d files in): "
+                                            "inserting goes on from there" % (done, len(src.get("files") or [])))
+            elif unfinished and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0]:
                 # Only in check mode: a real run has dropped it during recovery.
                 action, reason = "resume", "left unfinished by a run that ended: would be dropped and restored again"
             elif unfinished:
@@ -219,9 +242,11 @@ class RestoreJob:
         elif self.opts.get("skip_create"):
             raise NotFoundError("skip_create=true but target collection %s.%s does not exist" % (db, name))
         segments = [] if self.opts.get("meta_only") else src["segments"]
-        return dict(source=src, db_name=db, name=name, action=action, reason=reason, segments=segments,
-                    objects=sum(len(s["objects"]) for s in segments),
-                    bytes=sum(o["size"] or 0 for s in segments for o in s["objects"]))
+        files = [] if self.opts.get("meta_only") else src.get("files") or []
+        return dict(source=src, db_name=db, name=name, action=action, reason=reason, segments=segments, files=files,
+                    marker=self.state.unfinished(db, name) if action == "resume" else None,
+                    objects=sum(len(s["objects"]) for s in segments) + len(files),
+                    bytes=sum(o["size"] or 0 for s in segments for o in s["objects"]) + sum(f["size"] for f in files))
 
     def _databases(self):
         if not hasattr(self, "_dbs"):
@@ -229,13 +254,18 @@ class RestoreJob:
         return self._dbs
 
     def staging_needed(self):
-        """Milvus imports only from its own bucket: anything else is copied there first."""
+        """Milvus imports only from its own bucket: anything else is copied there first (logical backups
+        restored by insert are read from where they are)."""
+        if self.opts.get("meta_only") or self.method == "insert":
+            return False
         same_bucket = (isinstance(self.backup_store, S3Store) and isinstance(self.milvus_store, S3Store)
                        and self.backup_store.same_endpoint(self.milvus_store)
                        and self.backup_store.bucket == self.milvus_store.bucket)
         return not same_bucket
 
     def preflight(self):
+        if self.backup.data_format == "logical":
+            return  # rows through the public API go into any Milvus, older ones included
         backup_version = layout.parse_version(self.backup.summary().get("milvus_version"))
         if backup_version and self.version and backup_version[:2] > self.version[:2]:
             raise VectoropsError("backup %r comes from Milvus %s, newer than the target's %s: restore into the same or "
@@ -246,7 +276,7 @@ class RestoreJob:
     def run(self, check_mode):
         self.preflight()
         swept = []
-        if not check_mode and not self.opts.get("meta_only"):
+        if not check_mode and not self.opts.get("meta_only") and self.milvus_store is not None:
             # Before anything changes (recovery included): Milvus's bucket is the right one, and writable, since
             # completion records and swap journals go there (restore_state.py).
             with self.timer.phase("preflight"):
@@ -258,7 +288,8 @@ class RestoreJob:
         milvus_bucket = self.milvus_store.url(self.milvus_store.key()) if self.milvus_store else None
         staging_prefix = self.milvus_store.key("restore-temp-%s" % self.restore_id) + "/" if self.milvus_store else None
         summary = dict(backup=self.backup.name, backup_id=self.backup.summary().get("backup_id"),
-                       backup_format=self.backup.format, milvus_reads_from=milvus_bucket,
+                       backup_format=self.backup.format, format=self.backup.data_format, logical_restore=self.method,
+                       milvus_reads_from=milvus_bucket,
                        staging=dict(needed=staging, location=self.milvus_store.url(staging_prefix) if staging else None,
                                     swept=swept))
         conflicts = [p["reason"] for p in plans if p["action"] == "conflict"]
@@ -276,7 +307,7 @@ class RestoreJob:
         heartbeat = threading.Thread(target=self._heartbeat, name="vectorops-restore-heartbeat", daemon=True)
         heartbeat.start()
         try:
-            if staging and any(p["segments"] and p["action"] != "skip" for p in plans):
+            if staging and any((p["segments"] or p["files"]) and p["action"] != "skip" for p in plans):
                 self._write_staging_marker(staging_prefix)
             for plan in plans:
                 results.append(self._restore_collection(plan, staging, staging_prefix))
@@ -332,6 +363,7 @@ class RestoreJob:
         src = plan["source"]
         return dict(source="%s.%s" % (src["db_name"], src["name"]), target="%s.%s" % (plan["db_name"], plan["name"]),
                     action=plan["action"], reason=plan["reason"], segments=len(plan["segments"]),
+                    format=src.get("format", "binlog"), method=self.method if src.get("format") == "logical" else "import",
                     objects=plan["objects"], bytes=plan["bytes"], rows_expected=self._expected(src)[0],
                     partitions=len(src["partitions"]), indexes=len(src["indexes"]) if self.opts.get("restore_index", True) else 0,
                     load=self._wants_load(src), aliases=src["aliases"] if self.opts.get("restore_aliases", True) else [])
@@ -349,7 +381,8 @@ class RestoreJob:
             work_name = ("%s%s%s" % (final_name, TEMP_INFIX, self.restore_id))[:255]
         created = False
         prefix = self.backup.paths.prefix
-        if plan["segments"]:
+        inserting = bool(plan["files"]) and self.method == "insert"
+        if plan["segments"] or plan["files"]:
             # Staging and the checksum checks come before any DDL: a damaged backup creates nothing, and no
             # damaged object reaches Milvus (Milvus 2.3 crashes on a binlog whose Parquet CRC does not match).
             with phases.phase("staging"):
@@ -364,29 +397,59 @@ class RestoreJob:
                 self._ensure_database(final_db, plan["source"]["db_name"])
                 if plan["action"] == "drop_and_create":
                     self._drop(final_db, final_name)
-                if plan["action"] != "import_into_existing":
+                fields = None
+                if plan["action"] == "resume":
+                    # A dead insert restore's collection: this run takes its marker (and checkpoint) over.
+                    fields = dict(plan["marker"], **self.run_fields)
+                    self.state.alter(final_db, work_name, {RESTORING: encode(fields)})
+                    self.working[(final_db, work_name)] = fields
+                    created = False
+                elif plan["action"] != "import_into_existing":
                     role = "temp" if plan["action"] == "replace" else "target"
                     fields = dict(self.run_fields, role=role, final=final_name, state="importing")
+                    if inserting:
+                        fields.update(method="insert", inserted={})
                     self._create(src, final_db, work_name, fields)
                     self.working[(final_db, work_name)] = fields
                     created = True
                 else:
                     self._check_existing_schema(src, final_db, work_name)
             jobs = []
+            indexes = None
+            inserted = None
             if plan["segments"]:
                 with phases.phase("import"):
                     jobs = self._import(src, plan["segments"], final_db, work_name, prefix)
+            elif plan["files"] and not inserting:
+                with phases.phase("import"):
+                    jobs = self._import_files(src, plan["files"], final_db, work_name, prefix)
+            elif inserting:
+                # Inserted rows are checked for by query when a run resumes, which needs the collection
+                # indexed and loaded first.
+                with phases.phase("index"):
+                    indexes = self._indexes(src, final_db, work_name) if plan["action"] != "resume" else []
+                with phases.phase("load"):
+                    self._load(dict(src, load_state="Loaded"), final_db, work_name, True, force=True)
+                with phases.phase("insert"):
+                    inserted = self._insert_files(src, plan, final_db, work_name, fields)
             expected, live = self._expected(src)
-            moment = row_check_moment(plan["segments"])
+            moment = "after_load" if inserting else row_check_moment(plan["segments"])
             rows = self._count(final_db, work_name) if moment == "after_import" else None
             if moment == "after_import":
                 self._check_rows(final_db, work_name, rows, expected, live)
-            with phases.phase("index"):
-                indexes = self._indexes(src, final_db, work_name) if self.opts.get("restore_index", True) else []
+            if indexes is None:
+                with phases.phase("index"):
+                    indexes = self._indexes(src, final_db, work_name) if self.opts.get("restore_index", True) else []
             with phases.phase("load"):
-                load_state = self._load(src, final_db, work_name, bool(indexes))
+                load_state = self._load(src, final_db, work_name, bool(indexes) or inserting)
             if moment == "after_load" and expected is not None:
-                if load_state == "Loaded" and not self._partial_load(src):
+                if inserting:
+                    rows = self._count_live(final_db, work_name)
+                    self._check_rows(final_db, work_name, rows, expected, live)
+                    if load_state != "Loaded":
+                        self.conn.call("release %s.%s" % (final_db, work_name),
+                                       self.conn.client(final_db).release_collection, work_name)
+                elif load_state == "Loaded" and not self._partial_load(src):
                     rows = self._count_live(final_db, work_name)
                     self._check_rows(final_db, work_name, rows, expected, live)
                 else:
@@ -413,7 +476,8 @@ class RestoreJob:
             raise
         return dict(view, rows_restored=rows, rows_match=None if expected is None else rows == expected,
                     live_rows_expected=src.get("live_row_count"), rows_in_backup_segments=src.get("row_count"),
-                    import_jobs=jobs, indexes_created=indexes, load_state=load_state, aliases=aliases, swap=swap,
+                    import_jobs=jobs, inserted=inserted, indexes_created=indexes, load_state=load_state,
+                    aliases=aliases, swap=swap,
                     skipped=None, durations=phases.durations)
 
     def _expected(self, src):
@@ -466,6 +530,13 @@ class RestoreJob:
                 value = schema_pb2.ValueField()
                 value.ParseFromString(base64.b64decode(encoded))
                 field["default_value"] = json_format.MessageToDict(value, preserving_proto_field_name=True)
+        if src.get("format") == "logical":
+            # The rows carry their primary keys: a restored auto_id collection keeps them, so its primary key
+            # field is created without autoID (new inserts then name their keys).
+            for field in fields:
+                if field.get("is_primary_key"):
+                    field["autoID"] = False
+            raw["autoID"] = False
         raw["fields"] = fields
         schema = json_format.ParseDict(raw, schema_pb2.CollectionSchema(), ignore_unknown_fields=True)
         schema.name = name
@@ -487,7 +558,7 @@ class RestoreJob:
         created = describe_collection_proto(self.conn, db, name)
         want = dict((f.name, f.fieldID) for f in schema.fields)
         have = dict((f.name, f.fieldID) for f in created.schema.fields)
-        if want and all(want.values()) and any(have.get(k) != v for k, v in want.items()):
+        if src.get("format") != "logical" and want and all(want.values()) and any(have.get(k) != v for k, v in want.items()):
             self._drop(db, name, quiet=True)
             raise ConsistencyError("Milvus gave %s.%s field ids %s, the backup's binlogs use %s; binlog import needs them "
                                    "equal (a schema with gaps from dropped or added fields cannot be restored this way)"
@@ -528,9 +599,8 @@ class RestoreJob:
                 raise damaged(obj["key"], result.sha256, obj["sha256"])
             return result
 
-        tasks = [obj for seg in plan["segments"] for obj in seg["objects"]]
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4)) * 4) as pool:
-            list(pool.map(stage, tasks))
+            list(pool.map(stage, objects_of(plan)))
 
     def _verify_objects(self, plan):
         """Hash every object where Milvus will read it (the backup is in Milvus's bucket) before any import."""
@@ -539,12 +609,12 @@ class RestoreJob:
             if actual != obj["sha256"]:
                 raise damaged(obj["key"], actual, obj["sha256"])
 
-        tasks = [obj for seg in plan["segments"] for obj in seg["objects"] if obj.get("sha256")]
+        tasks = [obj for obj in objects_of(plan) if obj.get("sha256")]
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4)) * 4) as pool:
             list(pool.map(verify, tasks))
 
     def _warn_unverifiable(self, plan):
-        unchecked = [obj["key"] for seg in plan["segments"] for obj in seg["objects"] if not obj.get("sha256")]
+        unchecked = [obj["key"] for obj in objects_of(plan) if not obj.get("sha256")]
         if unchecked:
             self.warn("%d object(s) of %s.%s have no SHA-256 in the backup (e.g. %s; milvus-backup records none): "
                       "they are checked by size only before Milvus imports them"
@@ -611,6 +681,64 @@ class RestoreJob:
                     raise errors[0]
         return sorted(jobs, key=lambda j: (STAGES.index(j["stage"]), j["segment"]))
 
+    def _import_files(self, src, files, db, name, prefix):
+        """Milvus's own Parquet import of a logical backup's files, one job per file, into its partition."""
+        timeout = float(self.opts.get("import_timeout", 3600))
+        started = time.time()
+        partition_key = bool(catalog_partition_key(src))
+
+        def run(item):
+            path = prefix + item["key"]
+            request = milvus_pb2.ImportRequest(db_name=db, collection_name=name, files=[path],
+                                               partition_name="" if partition_key else (item.get("partition") or ""))
+            resp = self.conn.rpc("import %s into %s.%s" % (item["key"], db, name), "Import", request, db_name=db)
+            tasks = []
+            for task in resp.tasks:
+                last = {}
+
+                def finished(task=task, last=last):
+                    state = self.conn.rpc("import state", "GetImportState",
+                                          milvus_pb2.GetImportStateRequest(task=task), db_name=db)
+                    last.update(state=state, info=dict((kv.key, kv.value) for kv in state.infos))
+                    if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
+                        raise MilvusOperationError("import of %s into %s.%s failed (task %s): %s" % (
+                            item["key"], db, name, task, last["info"].get("failed_reason") or "no reason"))
+                    return state.state == IMPORT_DONE and dict(task=task, state="Completed", rows=state.row_count)
+
+                tasks.append(wait_until(finished, max(0.0, started + timeout - time.time()),
+                                        lambda item=item: "import of %s into %s.%s did not finish within "
+                                        "import_timeout=%ss" % (item["key"], db, name, int(timeout))))
+            return dict(file=item["key"], partition_name=item.get("partition"), rows=item["rows"], files=[path],
+                        tasks=tasks)
+
+        jobs, errors = [], []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
+            for future in concurrent.futures.as_completed([pool.submit(run, item) for item in files]):
+                try:
+                    jobs.append(future.result())
+                except VectoropsError as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
+        return sorted(jobs, key=lambda j: j["file"])
+
+    def _insert_files(self, src, plan, db, name, fields):
+        """Batched inserts of a logical backup's rows; the checkpoint (files done) lives in the restore marker,
+        so a run that dies resumes with the next file and skips the keys of its last batch that went in."""
+        checkpoint = dict((fields or {}).get("inserted") or {})
+
+        def save(done):
+            fields["inserted"] = dict(done)
+            self.state.alter(db, name, {RESTORING: encode(fields)})
+
+        files = [dict(f, partition=None) if catalog_partition_key(src) else f for f in plan["files"]]
+        inserter = logical.Inserter(self.conn, self.backup_store, self.backup.paths, db, name, src["schema"],
+                                    save=save)
+        rows, skipped = inserter.run(files, checkpoint, resume=plan["action"] == "resume")
+        self.conn.call("flush %s.%s" % (db, name), self.conn.client(db).flush, name)
+        return dict(rows=rows, skipped_present=skipped, files=len(files), files_resumed_after=len(checkpoint),
+                    rate_limit_retries=inserter.retries)
+
     def _check_rows(self, db, name, rows, expected, live):
         if expected is not None and rows != expected:
             raise ConsistencyError("restored %s.%s holds %d rows, the backup says %d%s; the restored collection was "
@@ -670,8 +798,8 @@ class RestoreJob:
             return bool(load)
         return src.get("load_state") == "Loaded" or any(p.get("load_state") == "Loaded" for p in src["partitions"])
 
-    def _load(self, src, db, name, indexed):
-        if not self._wants_load(src):
+    def _load(self, src, db, name, indexed, force=False):
+        if not force and not self._wants_load(src):
             return "NotLoad"
         if not indexed:
             self.warn("%s.%s was not loaded: it has no index (restore_index=false)" % (db, name))
@@ -777,6 +905,16 @@ class RestoreJob:
                     journal=journal)
 
 
+def objects_of(plan):
+    """Every stored object one collection's restore reads: segment files, or a logical backup's Parquet files."""
+    return [obj for seg in plan["segments"] for obj in seg["objects"]] + list(plan.get("files") or [])
+
+
+def catalog_partition_key(src):
+    """Name of the partition-key field of a backed-up schema, or None."""
+    return next((f.get("name") for f in src["schema"].get("fields", []) if f.get("is_partition_key")), None)
+
+
 def damaged(key, actual, expected):
     return ConsistencyError("backup object %s does not match its manifest SHA-256 (%s, manifest %s): the backup is "
                             "damaged; nothing was imported from it" % (key, (actual or "unreadable")[:16], expected[:16]))
@@ -810,8 +948,12 @@ def validate_options(params):
 def restore(params, check_mode, warn=None):
     validate_options(params)
     needs_data = not params.get("meta_only") and params.get("state") != "absent"
-    milvus_store, backup_store = stores_from_params(params, need_milvus=needs_data, need_backup=True)
+    if (params.get("logical_restore") or "auto") not in LOGICAL_METHODS:
+        raise InputError("logical_restore must be one of %s" % ", ".join(LOGICAL_METHODS))
+    milvus_store, backup_store = stores_from_params(params, need_backup=True)
     backup = catalog.require_complete(backup_store, params["name"])
+    if needs_data and backup.data_format != "logical":
+        stores_from_params(params, need_milvus=True)  # a binlog restore needs Milvus's bucket: say so now
     with MilvusConnection(params) as conn:
         conn.connect()
         job = RestoreJob(conn, milvus_store, backup_store, backup, params, warn)

@@ -251,7 +251,9 @@ class RestoreState:
                             % (db, other, writer_state(marker)[1]))
         if name in present and origin is not None:
             marker = self.unfinished(db, name)
-            if marker and marker.get("origin") == origin and not writer_state(marker)[0]:
+            if marker and marker.get("origin") == origin and marker.get("method") == "insert":
+                pass  # an insert restore resumes where it stopped (restore.py), nothing is dropped
+            elif marker and marker.get("origin") == origin and not writer_state(marker)[0]:
                 self.drop(db, name)
                 done.append("dropped %s.%s, left unfinished by a restore of the same backup whose run ended (%s)"
                             % (db, name, writer_state(marker)[1]))

@@ -106,9 +106,10 @@ def test_check_not_running_refuses_a_live_writer():
 
 def test_copy_counts_describe_the_objects_in_the_backup():
     copied = {"a": dict(method="server-side"), "b": dict(method="server-side-multipart"),
-              "c": dict(method="streaming"), "d": dict(method="reused"), "e": dict(method="reused")}
-    assert backup.copy_counts(copied) == dict(server_side=2, streaming=1, reused=2)
-    assert backup.copy_counts({}) == dict(server_side=0, streaming=0, reused=0)
+              "c": dict(method="streaming"), "d": dict(method="reused"), "e": dict(method="reused"),
+              "f": dict(method="exported")}
+    assert backup.copy_counts(copied) == dict(server_side=2, streaming=1, reused=2, exported=1)
+    assert backup.copy_counts({}) == dict(server_side=0, streaming=0, reused=0, exported=0)
 
 
 # What Milvus 2.3.5 answered to Flush right after a restart on an existing data dir (seen on the

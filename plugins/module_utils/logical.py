@@ -1,0 +1,531 @@
+# -*- coding: utf-8 -*-
+# Copyright: vectorops.milvus contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The logical backup format (engine side): rows read and written through Milvus's public API.
+
+A logical backup holds, per collection and partition, every live row as Parquet files::
+
+    <root>/<name>/logical/<db>/<collection>/<partition>/part-00001.parquet
+    <root>/<name>/logical/<db>/<collection>/EXPORTED.json   this collection's export finished (files, rows, digests)
+
+(names, not ids: Milvus Lite gives its collections and partitions no ids; a partition-key collection
+is read in one pass into ``_all_partitions``).
+
+One column per schema field, in the column types Milvus's own Parquet import reads (``importutil``
+2.3, ``importv2`` 2.4+): scalars as themselves, JSON as text, arrays as lists, FloatVector as
+``list<float32>``, BinaryVector / Float16Vector / BFloat16Vector as ``list<uint8>`` (their bytes),
+SparseFloatVector as JSON text, and the dynamic field as JSON text in ``$meta``. So a restore can
+either hand the files to Milvus's bulk import (servers whose bucket we can write) or read them back
+and ``insert`` them in batches (any server: Milvus Lite, Zilliz Cloud).
+
+Consistent reads: every batch of one collection is read at one MVCC timestamp (the ``iterator`` query
+flag with a fixed ``guarantee_timestamp``, as pymilvus's query iterator does; Milvus query nodes read
+the segments as of that timestamp, so rows written or deleted later are not seen, in any partition).
+Milvus >= 2.4 hands out that timestamp (``iterator_session_ts``); Milvus 2.3 does not, and the
+client's clock gives it. Milvus Lite has no MVCC: there the export reads the collection twice and
+accepts it only when both reads agree (content fingerprint), else it tries again and finally fails.
+
+Pure conversion and planning functions come first (unit-tested from fixtures); the I/O is in
+:class:`Exporter` and :class:`Inserter`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+import time
+
+from ansible_collections.vectorops.milvus.plugins.module_utils import fingerprint
+from ansible_collections.vectorops.milvus.plugins.module_utils.describe import normalize_schema
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
+    ConsistencyError,
+    MilvusOperationError,
+    MissingLibraryError,
+    VectoropsError,
+)
+from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingReader
+
+try:
+    import pyarrow
+    import pyarrow.parquet as parquet
+except ImportError as _exc:  # pragma: no cover - reported when a logical backup is used
+    pyarrow = parquet = None
+    PYARROW_ERROR = _exc
+else:
+    PYARROW_ERROR = None
+
+LOGICAL = "logical"  # backup-relative folder of the Parquet files
+EXPORTED = "EXPORTED.json"
+META_COLUMN = "$meta"
+BATCH_ROWS = 4096  # rows per query and per insert (Milvus caps a query at 16384)
+FILE_BYTES = 256 * 1024 * 1024  # a Parquet file is closed once its rows reach about this size
+MAX_FILE_ROWS = 1000000
+RATE_LIMIT_PATTERNS = ("rate limit", "ratelimit", "too many requests", "quota")
+INT_MIN = -(2 ** 63)
+
+SCALAR_TYPES = {
+    "Bool": "bool_", "Int8": "int8", "Int16": "int16", "Int32": "int32", "Int64": "int64",
+    "Float": "float32", "Double": "float64", "VarChar": "string", "String": "string",
+}
+BYTE_VECTORS = ("BinaryVector", "Float16Vector", "BFloat16Vector")
+
+
+def require_pyarrow():
+    if pyarrow is None:
+        raise MissingLibraryError("pyarrow", PYARROW_ERROR)
+
+
+# ------------------------------------------------------------------ pure: schema and values
+def stored_fields(schema_proto):
+    """The fields a logical backup stores (normalized, in schema order), without the dynamic field."""
+    return [f for f in normalize_schema(schema_proto)["fields"] if not f["is_dynamic"] and f["name"] != META_COLUMN]
+
+
+def has_dynamic_field(schema_proto):
+    return bool(schema_proto.get("enable_dynamic_field")) or any(f.get("is_dynamic") for f in schema_proto.get("fields", []))
+
+
+def unsupported_fields(fields):
+    """Names of fields whose type this format cannot store (with the type), [] when all can be."""
+    known = set(SCALAR_TYPES) | set(BYTE_VECTORS) | {"JSON", "Array", "FloatVector", "SparseFloatVector", "Int8Vector"}
+    return ["%s (%s)" % (f["name"], f["data_type"]) for f in fields if f["data_type"] not in known]
+
+
+def arrow_type(field):
+    kind = field["data_type"]
+    if kind in SCALAR_TYPES:
+        return getattr(pyarrow, SCALAR_TYPES[kind])()
+    if kind in ("JSON", "SparseFloatVector"):
+        return pyarrow.string()
+    if kind == "Array":
+        return pyarrow.list_(arrow_type(dict(data_type=field["element_type"])))
+    if kind == "FloatVector":
+        return pyarrow.list_(pyarrow.float32())
+    if kind == "Int8Vector":
+        return pyarrow.list_(pyarrow.int8())
+    if kind in BYTE_VECTORS:
+        return pyarrow.list_(pyarrow.uint8())
+    raise VectoropsError("field %s has type %s, which the logical format cannot store" % (field["name"], kind),
+                         reason="unsupported")
+
+
+def arrow_schema(fields, dynamic):
+    columns = [pyarrow.field(f["name"], arrow_type(f), nullable=True) for f in fields]
+    if dynamic:
+        columns.append(pyarrow.field(META_COLUMN, pyarrow.string(), nullable=True))
+    return pyarrow.schema(columns)
+
+
+def _vector_bytes(value):
+    """pymilvus returns byte vectors as ``[b'...']`` (one bytes object in a list) or bytes."""
+    if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], (bytes, bytearray)):
+        value = value[0]
+    return list(bytes(value))
+
+
+def to_column_value(field, value):
+    """One value as a query returns it -> its Parquet cell."""
+    if value is None:
+        return None
+    kind = field["data_type"]
+    if kind == "JSON":
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if kind == "SparseFloatVector":
+        return json.dumps(dict((str(int(k)), float(v)) for k, v in dict(value).items()), sort_keys=True)
+    if kind in BYTE_VECTORS:
+        return _vector_bytes(value)
+    if kind in ("FloatVector", "Int8Vector", "Array"):
+        return list(value)
+    return value
+
+
+def from_column_value(field, value):
+    """One Parquet cell -> the value ``insert`` takes."""
+    if value is None:
+        return None
+    kind = field["data_type"]
+    if kind == "JSON":
+        return json.loads(value)
+    if kind == "SparseFloatVector":
+        return dict((int(k), float(v)) for k, v in json.loads(value).items())
+    if kind == "BinaryVector":
+        return bytes(value)
+    if kind in ("Float16Vector", "BFloat16Vector"):
+        import numpy  # pylint: disable=import-outside-toplevel  # pyarrow depends on it
+        dtype = "float16" if kind == "Float16Vector" else "bfloat16"
+        return numpy.frombuffer(bytes(value), dtype=dtype)
+    return value
+
+
+def rows_to_table(rows, fields, dynamic, schema):
+    """Query rows (dicts; dynamic keys flattened, as pymilvus returns them) -> a pyarrow Table."""
+    names = set(f["name"] for f in fields)
+    columns = dict((f["name"], []) for f in fields)
+    meta = []
+    for row in rows:
+        for field in fields:
+            columns[field["name"]].append(to_column_value(field, row.get(field["name"])))
+        if dynamic:
+            extra = dict((k, v) for k, v in row.items() if k not in names and k != META_COLUMN)
+            extra.update(row.get(META_COLUMN) or {})
+            meta.append(json.dumps(extra, sort_keys=True, separators=(",", ":")))
+    arrays = [pyarrow.array(columns[f["name"]], type=schema.field(f["name"]).type) for f in fields]
+    if dynamic:
+        arrays.append(pyarrow.array(meta, type=pyarrow.string()))
+    return pyarrow.Table.from_arrays(arrays, schema=schema)
+
+
+def table_to_rows(table, fields):
+    """A pyarrow Table (or record batch) of a logical backup -> rows for ``insert``."""
+    data = table.to_pydict()
+    count = table.num_rows
+    rows = []
+    for i in range(count):
+        row = {}
+        if META_COLUMN in data and data[META_COLUMN][i]:
+            row.update(json.loads(data[META_COLUMN][i]))
+        for field in fields:
+            if field["name"] in data:
+                value = from_column_value(field, data[field["name"]][i])
+                if value is not None or field.get("nullable"):
+                    row[field["name"]] = value
+        rows.append(row)
+    return rows
+
+
+def cursor_filter(pk_field, cursor):
+    """Filter for the rows after ``cursor`` (primary key order); ``cursor`` None: every row.
+
+    An empty filter with a limit returns nothing on Milvus 2.3.5 when the iterator flag is set, so the
+    first page asks for every key instead.
+    """
+    if pk_field["data_type"] == "Int64":
+        return "%s > %d" % (pk_field["name"], cursor) if cursor is not None else "%s >= %d" % (pk_field["name"], INT_MIN)
+    if cursor is None:
+        return '%s >= ""' % pk_field["name"]
+    return "%s > %s" % (pk_field["name"], json.dumps(cursor))
+
+
+ALL_PARTITIONS = "_all_partitions"
+
+
+def collection_prefix(db, name):
+    return "%s/%s/%s/" % (LOGICAL, db, name)
+
+
+def file_key(db, name, partition, seq):
+    return "%s%s/part-%05d.parquet" % (collection_prefix(db, name), partition or ALL_PARTITIONS, seq)
+
+
+def exported_key(db, name):
+    return collection_prefix(db, name) + EXPORTED
+
+
+def is_rate_limited(message):
+    message = (message or "").lower()
+    return any(p in message for p in RATE_LIMIT_PATTERNS)
+
+
+def is_milvus_lite(version_text):
+    """Milvus Lite says ``milvus_lite-3.2.2`` (the PyPI ``milvus`` standalone says ``v2.3.5-lite``: a real Milvus)."""
+    return (version_text or "").lower().startswith("milvus_lite")
+
+
+def hybrid_now():
+    return int(time.time() * 1000) << 18
+
+
+# ------------------------------------------------------------------ reading a collection
+class Reader:
+    """Pages through one collection in primary key order at one read timestamp."""
+
+    def __init__(self, conn, db, name, pk_field, read_ts, batch_rows=BATCH_ROWS):
+        self.conn = conn
+        self.db = db
+        self.name = name
+        self.pk = pk_field
+        self.read_ts = read_ts
+        self.batch_rows = batch_rows
+
+    def batches(self, output_fields, partition=None):
+        client = self.conn.client(self.db)
+        cursor = None
+        while True:
+            kwargs = dict(filter=cursor_filter(self.pk, cursor), limit=self.batch_rows, output_fields=output_fields,
+                          consistency_level="Strong", iterator="True", reduce_stop_for_best="True")
+            if self.read_ts:
+                kwargs["guarantee_timestamp"] = self.read_ts
+            if partition is not None:
+                kwargs["partition_names"] = [partition]
+            rows = self.conn.call("read %s.%s" % (self.db, self.name), client.query, self.name, **kwargs)
+            rows = list(rows)
+            if not rows:
+                return
+            yield rows
+            cursor = rows[-1][self.pk["name"]]
+            if len(rows) < self.batch_rows:
+                return
+
+
+def read_timestamp(conn, db, name, snapshot):
+    """(MVCC timestamp for every read of one collection, where it came from)."""
+    if not snapshot:
+        return None, "none (the server has no snapshot reads; the export is read twice and compared)"
+    client = conn.client(db)
+    res = conn.call("read timestamp of %s.%s" % (db, name), client.query, name, filter="", limit=1,
+                    output_fields=[], iterator="True", reduce_stop_for_best="True", consistency_level="Strong")
+    server_ts = int((getattr(res, "extra", None) or {}).get("iterator_session_ts", 0) or 0)
+    if server_ts > 0:
+        return server_ts, "server (iterator_session_ts)"
+    return hybrid_now(), "client clock (this Milvus does not hand out a read timestamp)"
+
+
+# ------------------------------------------------------------------ export
+class Exporter:
+    """Writes one collection's rows as Parquet files into the backup store."""
+
+    def __init__(self, conn, store, paths, snapshot, batch_rows=BATCH_ROWS, file_bytes=FILE_BYTES,
+                 attempts=3, check=None, tmpdir=None):
+        require_pyarrow()
+        self.conn = conn
+        self.store = store
+        self.paths = paths
+        self.snapshot = snapshot
+        self.batch_rows = batch_rows
+        self.file_bytes = file_bytes
+        self.attempts = attempts
+        self.check = check or (lambda doing: None)
+        self.tmpdir = tmpdir
+
+    def finished(self, db, name):
+        """The EXPORTED record of an earlier run, when its files are all still there, intact."""
+        key = self.paths.key(exported_key(db, name))
+        record = json.loads(self.store.read(key).decode("utf-8"))
+        stored = dict((self.paths.relative(o.key), o.size) for o in self.store.list(self.paths.key(collection_prefix(db, name))))
+        if all(stored.get(f["key"]) == f["size"] and self.store.sha256(self.paths.key(f["key"])) == f["sha256"]
+               for f in record["files"]):
+            return record
+        return None
+
+    def export(self, desc, watch=()):
+        """Export ``desc``'s collection; returns its record (files, rows, fingerprints, read timestamp, and
+        ``found``: the keys of ``watch`` it holds)."""
+        where = (desc["db_name"], desc["name"])
+        done = self.finished(*where) if self.store.exists(self.paths.key(exported_key(*where))) else None
+        if done is not None:
+            done["reused"] = True
+            return done
+        for attempt in range(1, self.attempts + 1):
+            self._clear(where)
+            record = self._export_once(desc, set(watch))
+            record["attempts"] = attempt
+            if self.snapshot:
+                break
+            # No MVCC: the export is a consistent copy only if nothing changed while it was read.
+            again = self._content_digest(desc, record["read_timestamp"])
+            if again == record["content_fingerprint"]:
+                break
+            if attempt == self.attempts:
+                self._clear(where)
+                raise ConsistencyError(
+                    "%s.%s changed while it was exported (content fingerprint %s, then %s) %d times; this server has "
+                    "no snapshot reads: stop writing to it during the backup; nothing was marked complete"
+                    % (desc["db_name"], desc["name"], record["content_fingerprint"]["digest"], again["digest"],
+                       attempt))
+        record["reused"] = False
+        self.store.write(self.paths.key(exported_key(*where)), json.dumps(record, sort_keys=True).encode("utf-8"))
+        return record
+
+    def _clear(self, where):
+        leftovers = [o.key for o in self.store.list(self.paths.key(collection_prefix(*where)))]
+        if leftovers:
+            self.store.delete(leftovers)
+
+    def _partitions(self, desc):
+        """(partition id, name or None for all) to read one by one: partition-key collections in one pass."""
+        if desc["schema"].get("partition_key_field"):
+            return [(-1, None)]
+        return [(p["id"], p["name"]) for p in desc["partitions"]]
+
+    def _pk(self, fields, desc):
+        return [f for f in fields if f["name"] == desc["schema"]["primary_field"]][0]
+
+    def _content_digest(self, desc, read_ts):
+        fields = stored_fields(desc["schema_proto"])
+        reader = Reader(self.conn, desc["db_name"], desc["name"], self._pk(fields, desc), read_ts, self.batch_rows)
+        digest = fingerprint.Digest()
+        for _pid, part in self._partitions(desc):
+            for rows in reader.batches(["*"], part):
+                for row in rows:
+                    digest.add(fingerprint.canonical_row(row))
+        return digest.as_dict()
+
+    def _export_once(self, desc, watch):
+        db, name = desc["db_name"], desc["name"]
+        fields = stored_fields(desc["schema_proto"])
+        problems = unsupported_fields(fields)
+        if problems:
+            raise VectoropsError("%s.%s has field(s) the logical format cannot store: %s" % (db, name, ", ".join(problems)),
+                                 reason="unsupported")
+        dynamic = has_dynamic_field(desc["schema_proto"])
+        schema = arrow_schema(fields, dynamic)
+        pk = self._pk(fields, desc)
+        read_ts, ts_source = read_timestamp(self.conn, db, name, self.snapshot)
+        reader = Reader(self.conn, db, name, pk, read_ts, self.batch_rows)
+        files, partitions, found = [], {}, []
+        content, total = fingerprint.Digest(), fingerprint.Digest()
+        for pid, part in self._partitions(desc):
+            part_digest = fingerprint.Digest()
+            writer = _FileWriter(self, schema, (db, name, part), pid)
+            for rows in reader.batches(["*"], part):
+                self.check("exporting %s.%s" % (db, name))
+                for row in rows:
+                    key = row[pk["name"]]
+                    part_digest.add(fingerprint.key_text(key))
+                    content.add(fingerprint.canonical_row(row))
+                    if key in watch:
+                        found.append(key)
+                writer.write(rows_to_table(rows, fields, dynamic, schema), len(rows))
+            files.extend(writer.close())
+            total = total.merge(part_digest)
+            if part is not None:
+                partitions[part] = part_digest.as_dict()
+        return dict(db_name=db, name=name, collection_id=desc["id"], files=files, rows=total.count,
+                    pk_fingerprint=dict(collection=total.as_dict(), partitions=partitions),
+                    content_fingerprint=content.as_dict(), read_timestamp=read_ts, read_timestamp_source=ts_source,
+                    snapshot=self.snapshot, columns=[f.name for f in schema], found=found)
+
+
+class _FileWriter:
+    """Parquet files of one partition: spooled to a local temporary file, then uploaded (multipart) and
+    hashed on the way; memory is one batch and Parquet's row group buffer."""
+
+    def __init__(self, exporter, schema, where, pid):
+        self.exporter = exporter
+        self.schema = schema
+        self.where = where  # (db, collection, partition name or None)
+        self.pid = pid
+        self.seq = 0
+        self.files = []
+        self._open = None  # (path, writer, rows, bytes)
+
+    def write(self, table, rows):
+        if self._open is None:
+            handle, path = tempfile.mkstemp(prefix="vectorops-logical-", suffix=".parquet", dir=self.exporter.tmpdir)
+            os.close(handle)
+            self._open = [path, parquet.ParquetWriter(path, self.schema), 0, 0]
+        self._open[1].write_table(table)
+        self._open[2] += rows
+        self._open[3] += table.nbytes
+        if self._open[3] >= self.exporter.file_bytes or self._open[2] >= MAX_FILE_ROWS:
+            self._finish()
+
+    def _finish(self):
+        path, writer, rows, _nbytes = self._open
+        self._open = None
+        writer.close()
+        self.seq += 1
+        rel = file_key(self.where[0], self.where[1], self.where[2], self.seq)
+        try:
+            with open(path, "rb") as stream:
+                reader = HashingReader(stream)
+                self.exporter.store.upload_stream(self.exporter.paths.key(rel), reader)
+        finally:
+            os.unlink(path)
+        self.files.append(dict(key=rel, partition=self.where[2], partition_id=self.pid, rows=rows, size=reader.size,
+                               sha256=reader.hasher.hexdigest()))
+
+    def close(self):
+        if self._open is not None:
+            self._finish()
+        return self.files
+
+
+# ------------------------------------------------------------------ restore by insert
+class Inserter:
+    """Inserts a logical backup's files into one collection in batches, resumably.
+
+    ``checkpoint`` is ``{file key: rows inserted}`` of files already complete (kept by the caller in the
+    collection's restore marker after each file); on ``resume``, the rows of the first unfinished file
+    whose primary keys are already present are skipped, so a run killed mid-batch duplicates nothing.
+    """
+
+    def __init__(self, conn, store, paths, db, name, schema_proto, batch_rows=BATCH_ROWS, save=None,
+                 check=None, max_backoff=60.0):
+        require_pyarrow()
+        self.conn = conn
+        self.store = store
+        self.paths = paths
+        self.db = db
+        self.name = name
+        self.fields = stored_fields(schema_proto)
+        self.pk = [f for f in self.fields if f["is_primary"]][0]
+        self.batch_rows = batch_rows
+        self.save = save or (lambda checkpoint: None)
+        self.check = check or (lambda doing: None)
+        self.max_backoff = max_backoff
+        self.retries = 0
+
+    def run(self, files, checkpoint, resume):
+        """Insert every file not in ``checkpoint``; returns (rows inserted by this run, rows skipped)."""
+        inserted = skipped = 0
+        checkpoint = dict(checkpoint or {})
+        for item in files:
+            if item["key"] in checkpoint:
+                continue
+            partition = item.get("partition")
+            done, dup = self._file(item, partition, resume)
+            inserted += done
+            skipped += dup
+            resume = resume and dup > 0  # once a batch had none of its keys, later ones cannot have any
+            checkpoint[item["key"]] = item["rows"]
+            self.save(checkpoint)
+        return inserted, skipped
+
+    def _file(self, item, partition, resume):
+        handle = self.store.open(self.paths.key(item["key"]))
+        inserted = skipped = 0
+        try:
+            source = parquet.ParquetFile(handle)
+            for batch in source.iter_batches(batch_size=self.batch_rows):
+                rows = table_to_rows(batch, self.fields)
+                if resume:
+                    present = self._present([r[self.pk["name"]] for r in rows], partition)
+                    fresh = [r for r in rows if r[self.pk["name"]] not in present]
+                    skipped += len(rows) - len(fresh)
+                    resume = len(fresh) < len(rows)
+                    rows = fresh
+                if rows:
+                    self.check("inserting into %s.%s" % (self.db, self.name))
+                    self._insert(rows, partition)
+                    inserted += len(rows)
+        finally:
+            handle.close()
+        return inserted, skipped
+
+    def _present(self, keys, partition):
+        client = self.conn.client(self.db)
+        kwargs = dict(filter="%s in %s" % (self.pk["name"], json.dumps(keys)), output_fields=[self.pk["name"]],
+                      consistency_level="Strong", limit=len(keys))
+        if partition:
+            kwargs["partition_names"] = [partition]
+        rows = self.conn.call("find restored keys in %s.%s" % (self.db, self.name), client.query, self.name, **kwargs)
+        return set(r[self.pk["name"]] for r in rows)
+
+    def _insert(self, rows, partition):
+        client = self.conn.client(self.db)
+        delay = 0.5
+        while True:
+            try:
+                kwargs = dict(partition_name=partition) if partition else {}
+                self.conn.call("insert into %s.%s" % (self.db, self.name), client.insert, self.name, rows, **kwargs)
+                return
+            except MilvusOperationError as exc:
+                if not is_rate_limited(exc.message) or delay > self.max_backoff:
+                    raise
+                self.retries += 1
+                time.sleep(delay)
+                delay *= 2
