@@ -230,7 +230,9 @@ def run_search(conn, db, name, vector_field, vector, params, top_k, expr=""):
     client = conn.client(db)
     result = conn.call("search %s.%s" % (db, name), client.search, name, data=[vector], anns_field=vector_field,
                        limit=top_k, search_params=params, filter=expr, consistency_level="Strong")
-    return [(hit["id"], float(hit["distance"])) for hit in result[0]]
+    # hit.id: pymilvus names the key "id" for Milvus and after the primary key field for Milvus Lite
+    return [(getattr(hit, "id", None) if getattr(hit, "id", None) is not None else hit["id"], float(hit["distance"]))
+            for hit in result[0]]
 
 
 def recall(conn, db, name, query):

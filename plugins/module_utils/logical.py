@@ -64,7 +64,6 @@ BATCH_ROWS = 4096  # rows per query and per insert (Milvus caps a query at 16384
 FILE_BYTES = 256 * 1024 * 1024  # a Parquet file is closed once its rows reach about this size
 MAX_FILE_ROWS = 1000000
 RATE_LIMIT_PATTERNS = ("rate limit", "ratelimit", "too many requests", "quota")
-INT_MIN = -(2 ** 63)
 
 SCALAR_TYPES = {
     "Bool": "bool_", "Int8": "int8", "Int16": "int16", "Int32": "int32", "Int64": "int64",
@@ -203,7 +202,9 @@ def cursor_filter(pk_field, cursor):
     first page asks for every key instead.
     """
     if pk_field["data_type"] == "Int64":
-        return "%s > %d" % (pk_field["name"], cursor) if cursor is not None else "%s >= %d" % (pk_field["name"], INT_MIN)
+        # (Milvus reads -9223372036854775808 as minus an out-of-range literal)
+        return "%s > %d" % (pk_field["name"], cursor) if cursor is not None else "%s >= 0 or %s < 0" % (
+            pk_field["name"], pk_field["name"])
     if cursor is None:
         return '%s >= ""' % pk_field["name"]
     return "%s > %s" % (pk_field["name"], json.dumps(cursor))
@@ -222,6 +223,11 @@ def file_key(db, name, partition, seq):
 
 def exported_key(db, name):
     return collection_prefix(db, name) + EXPORTED
+
+
+def is_export_record(key):
+    """An EXPORTED.json record (resume bookkeeping; not a data object of the manifest)."""
+    return key.endswith("/" + EXPORTED)
 
 
 def is_rate_limited(message):
@@ -485,11 +491,29 @@ class Inserter:
             self.save(checkpoint)
         return inserted, skipped
 
+    def _spool(self, item):
+        """The file in a local temporary file (Parquet readers seek; S3 bodies do not), checked on the way."""
+        handle, path = tempfile.mkstemp(prefix="vectorops-restore-", suffix=".parquet")
+        os.close(handle)
+        stream = self.store.open(self.paths.key(item["key"]))
+        try:
+            reader = HashingReader(stream)
+            with open(path, "wb") as out:
+                for chunk in iter(lambda: reader.read(1024 * 1024), b""):
+                    out.write(chunk)
+        finally:
+            stream.close()
+        if item.get("sha256") and reader.hasher.hexdigest() != item["sha256"]:
+            os.unlink(path)
+            raise ConsistencyError("backup object %s does not match its manifest SHA-256 (%s, manifest %s): the backup "
+                                   "is damaged" % (item["key"], reader.hasher.hexdigest()[:16], item["sha256"][:16]))
+        return path
+
     def _file(self, item, partition, resume):
-        handle = self.store.open(self.paths.key(item["key"]))
+        path = self._spool(item)
         inserted = skipped = 0
         try:
-            source = parquet.ParquetFile(handle)
+            source = parquet.ParquetFile(path)
             for batch in source.iter_batches(batch_size=self.batch_rows):
                 rows = table_to_rows(batch, self.fields)
                 if resume:
@@ -503,7 +527,7 @@ class Inserter:
                     self._insert(rows, partition)
                     inserted += len(rows)
         finally:
-            handle.close()
+            os.unlink(path)
         return inserted, skipped
 
     def _present(self, keys, partition):

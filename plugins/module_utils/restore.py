@@ -708,8 +708,8 @@ class RestoreJob:
                 tasks.append(wait_until(finished, max(0.0, started + timeout - time.time()),
                                         lambda item=item: "import of %s into %s.%s did not finish within "
                                         "import_timeout=%ss" % (item["key"], db, name, int(timeout))))
-            return dict(file=item["key"], partition_name=item.get("partition"), rows=item["rows"], files=[path],
-                        tasks=tasks)
+            return dict(file=item["key"], stage="logical", partition_name=item.get("partition"), rows=item["rows"],
+                        files=[path], options={}, tasks=tasks)
 
         jobs, errors = [], []
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
@@ -768,10 +768,20 @@ class RestoreJob:
             params = dict((k, v) for k, v in index["params"].items() if v not in (None, ""))
             if self.opts.get("use_autoindex") and index["field_name"] in vector_fields:
                 params = dict(index_type="AUTOINDEX", metric_type=params.get("metric_type", ""))
-            request = milvus_pb2.CreateIndexRequest(
-                db_name=db, collection_name=name, field_name=index["field_name"], index_name=index["index_name"] or "",
-                extra_params=[common_pb2.KeyValuePair(key=k, value=str(v)) for k, v in sorted(params.items())])
-            self.conn.rpc("create index %s on %s.%s" % (index["index_name"], db, name), "CreateIndex", request, db_name=db)
+            try:
+                self._create_index(db, name, index, params)
+            except MilvusOperationError as exc:
+                # A logical backup may go into another kind of server (Milvus Lite knows fewer index types):
+                # vector indexes fall back to AUTOINDEX; a scalar index only speeds up filters and is left out.
+                if src.get("format") != "logical":
+                    raise
+                if index["field_name"] not in vector_fields:
+                    self.warn("index %s on %s.%s was not restored: %s (a scalar index; the rows are all there)"
+                              % (index["index_name"], db, name, exc.message))
+                    continue
+                params = dict(index_type="AUTOINDEX", metric_type=params.get("metric_type", ""))
+                self.warn("index %s on %s.%s is restored as AUTOINDEX: %s" % (index["index_name"], db, name, exc.message))
+                self._create_index(db, name, index, params)
             created.append(dict(field_name=index["field_name"], index_name=index["index_name"],
                                 index_type=params.get("index_type"), metric_type=params.get("metric_type")))
 
@@ -791,6 +801,12 @@ class RestoreJob:
             wait_until(built, self.opts.get("index_timeout", 3600),
                        lambda: "indexes of %s.%s not built within index_timeout" % (db, name))
         return created
+
+    def _create_index(self, db, name, index, params):
+        request = milvus_pb2.CreateIndexRequest(
+            db_name=db, collection_name=name, field_name=index["field_name"], index_name=index["index_name"] or "",
+            extra_params=[common_pb2.KeyValuePair(key=k, value=str(v)) for k, v in sorted(params.items())])
+        self.conn.rpc("create index %s on %s.%s" % (index["index_name"], db, name), "CreateIndex", request, db_name=db)
 
     def _wants_load(self, src):
         load = self.opts.get("load")

@@ -23,7 +23,7 @@ __metaclass__ = type
 import concurrent.futures
 import json
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint, layout
+from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint, layout, logical
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError, NotFoundError, VectoropsError
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, data_type_name
@@ -73,8 +73,10 @@ def verify_backup(store, name, level, concurrency=8):
     if not backup.complete:
         return backup, checks
     collections = catalog.collections_of(backup)
-    objects = [(c["db_name"] + "." + c["name"], o) for c in collections for s in c["segments"] for o in s["objects"]]
-    stored = dict((backup.paths.relative(o.key), o.size) for o in store.list(backup.paths.key(layout.BINLOGS) + "/"))
+    objects = [(c["db_name"] + "." + c["name"], o) for c in collections
+               for o in [o for s in c["segments"] for o in s["objects"]] + list(c.get("files") or [])]
+    stored = dict((backup.paths.relative(o.key), o.size) for prefix in (layout.BINLOGS, logical.LOGICAL)
+                  for o in store.list(backup.paths.key(prefix) + "/") if not logical.is_export_record(o.key))
     missing = [key for _label, obj in objects for key in [obj["key"]] if key not in stored]
     wrong_size = [obj["key"] for _label, obj in objects if obj["key"] in stored and obj["size"] is not None
                   and stored[obj["key"]] != obj["size"]]
@@ -110,7 +112,7 @@ def _meta_agrees(backup):
         for seg in coll.get("segments", []):
             from_manifest[seg["id"]] = seg["num_rows"]
     rows_ok = all(sum(s["num_rows"] for s in c.get("segments", [])) == c.get("row_count")
-                  for c in backup.manifest.get("collections", []))
+                  for c in backup.manifest.get("collections", []) if (c.get("format") or "binlog") == "binlog")
     passed = from_meta == from_manifest and rows_ok
     return check("meta_agrees_with_manifest", None, passed, dict(segments=len(from_manifest)),
                  dict(segments=len(from_meta)),

@@ -67,6 +67,19 @@ options:
     type: str
     choices: [flush, skip_flush, meta_only]
     default: flush
+  format:
+    description:
+      - How the rows are stored.
+      - V(binlog) copies Milvus's segment files (fast, server-side copies; needs O(milvus_storage), Milvus's bucket,
+        and a Milvus whose segment layout this collection reads, see docs/compatibility.md).
+      - V(logical) reads every live row through Milvus's public query API at one read timestamp per collection and
+        stores it as Parquet (any Milvus, Milvus Lite and managed Milvus included; no bucket access needed; restores
+        into any Milvus, older releases included). O(strategy) is then not used, except V(meta_only).
+      - V(auto) takes V(binlog) when the server, O(milvus_storage) and every selected collection allow it, and
+        V(logical) otherwise (Milvus Lite, no O(milvus_storage)); RV(collections[].format_reason) says why.
+    type: str
+    choices: [auto, binlog, logical]
+    default: auto
   concurrency:
     description:
       - Objects copied in parallel.
@@ -231,6 +244,15 @@ EXAMPLES = r"""
     segment_logs: rest
     rest_uri: https://milvus-rest.example.com
 
+- name: Back up a Milvus Lite (or any Milvus without bucket access) in the portable logical format
+  vectorops.milvus.milvus_backup:
+    uri: http://127.0.0.1:19530
+    name: lite_export
+    format: logical
+    backup_storage:
+      type: local
+      path: /var/backups/milvus
+
 - name: Back up to a local directory (laptops, tests)
   vectorops.milvus.milvus_backup:
     name: laptop_copy
@@ -278,6 +300,15 @@ summary:
   description: Summary of the existing backup (see M(vectorops.milvus.milvus_backup_info)).
   returned: when the backup existed
   type: dict
+format:
+  description: How the backup stores its rows, V(binlog) or V(logical) (see O(format)).
+  returned: when state=present
+  type: str
+  sample: logical
+written_by:
+  description: The tool that wrote the existing backup, V(vectorops) or V(milvus-backup).
+  returned: when the backup existed
+  type: str
 milvus_version:
   description: Version of the Milvus server that was backed up.
   returned: when a backup was created
@@ -289,8 +320,10 @@ collections:
     restore brings back, those written up to the cut and not deleted by then), C(cut_timestamp) and C(cut_time) (the
     collection's point in time; null with O(strategy=skip_flush)), C(verification) (fingerprint and golden query
     count), C(objects), C(bytes), C(backup_time), C(binlog_source) (V(rest) or V(listing), see O(segment_logs)) and
-    C(orphan_binlogs_skipped) (listed binlogs Milvus does not name, not copied). In check mode, counts per
-    collection.
+    C(orphan_binlogs_skipped) (listed binlogs Milvus does not name, not copied), C(format) (V(binlog) or
+    V(logical)) and C(format_reason), and for logical backups C(logical) (C(read_timestamp) and its
+    C(read_timestamp_source), C(snapshot), C(attempts), C(columns), C(content_fingerprint), C(files)). In check mode,
+    counts per collection.
   returned: when state=present
   type: list
   elements: dict
@@ -357,6 +390,7 @@ def main():
         collections=dict(type="list", elements="str", default=[]),
         databases=dict(type="list", elements="str", default=[]),
         strategy=dict(type="str", choices=["flush", "skip_flush", "meta_only"], default="flush"),
+        format=dict(type="str", choices=["auto", "binlog", "logical"], default="auto"),
         concurrency=dict(type="int", default=16),
         max_bytes_per_second=dict(type="int", default=0),
         gc_pause=dict(type="str", choices=["try", "require", "skip"], default="try"),

@@ -39,7 +39,10 @@ description:
     (the restored copy takes the live name, the aliases move to it), and removes the dead run's staging prefix; RV(recovered)
     says what it did. O(state=absent) removes unfinished targets of the backup too. A run that is still alive (its
     process on the same host, its heartbeat elsewhere) is never interfered with.
-  - Data restores need write access to Milvus's bucket (for the records above and for staging); it is checked before
+  - Logical backups (O(format=logical) of M(vectorops.milvus.milvus_backup)) restore into any Milvus, older releases
+    and Milvus Lite included; with O(logical_restore=insert) no O(milvus_storage) is needed (the marks then live in
+    the collection's properties only).
+  - Binlog data restores need write access to Milvus's bucket (for the records above and for staging); it is checked before
     anything is created.
 options:
   name:
@@ -109,6 +112,23 @@ options:
         imports into them.
     type: bool
     default: false
+  logical_restore:
+    description:
+      - How a O(format=logical) backup (see M(vectorops.milvus.milvus_backup)) goes in; binlog backups ignore it.
+      - V(bulk_import) stages the Parquet files in Milvus's bucket and runs Milvus's own Parquet import, one job per
+        file (needs O(milvus_storage)).
+      - V(insert) reads the files and inserts their rows in batches (backing off on rate limits), for servers without
+        bucket access (Milvus Lite, Zilliz Cloud). The collection is indexed and loaded first; after each file the
+        restore marker records it, so a run that dies resumes with the next file and skips the rows of its last batch
+        that went in (no duplicates).
+      - V(auto) takes V(bulk_import) when O(milvus_storage) is set and the server is not Milvus Lite, else V(insert).
+      - Primary keys are kept; a source collection with C(auto_id) is restored with C(auto_id=false) on its primary
+        key, because its rows carry their keys (new inserts then name their keys).
+      - Index types the target does not know are replaced by C(AUTOINDEX) (vector fields) or left out with a warning
+        (scalar fields).
+    type: str
+    choices: [auto, bulk_import, insert]
+    default: auto
   restore_index:
     description:
       - Rebuild the backed-up indexes (milvus-backup's C(--rebuild_index)). Without indexes Milvus cannot load vector
@@ -227,6 +247,15 @@ EXAMPLES = r"""
     suffix: _drill_20261121
     state: absent
 
+- name: Restore a logical backup into Milvus Lite (or Zilliz Cloud) by batched inserts, resumable
+  vectorops.milvus.milvus_restore:
+    uri: http://127.0.0.1:19530
+    name: lite_export
+    logical_restore: insert
+    backup_storage:
+      type: local
+      path: /var/backups/milvus
+
 - name: Preview a restore
   vectorops.milvus.milvus_restore:
     name: nightly_2026_11_21
@@ -247,6 +276,14 @@ backup_id:
   type: str
 backup_format:
   description: V(vectorops) or V(milvus-backup).
+  returned: when state=present
+  type: str
+format:
+  description: How the backup stores its rows, V(binlog) or V(logical).
+  returned: when state=present
+  type: str
+logical_restore:
+  description: V(bulk_import) or V(insert) for a logical backup (see O(logical_restore)), null for a binlog backup.
   returned: when state=present
   type: str
 status:
@@ -290,6 +327,9 @@ collections:
       V(collection_l0)), C(segments), C(partition_name), C(files) (the group-directory prefixes Milvus lists),
       C(options) (V(backup), V(l0_import), V(end_ts), V(storage_version), V(skip_disk_quota_check)) and the Milvus
       import C(tasks) with their state.
+    - C(format), C(method) (V(import) for binlogs, V(bulk_import) or V(insert) for logical backups), C(inserted)
+      (logical O(logical_restore=insert): C(rows) inserted by this run, C(skipped_present) rows a resumed run found
+      already in, C(files), C(files_resumed_after), C(rate_limit_retries)).
     - C(indexes_created), C(load_state),
       C(aliases) (C(restored), C(skipped) with reasons, C(moved) by a replace), C(swap) (for O(replace)) and
       C(durations) per phase (C(create), C(staging), C(import), C(index), C(load)).
@@ -345,6 +385,7 @@ def main():
         drop_existing=dict(type="bool", default=False),
         skip_create=dict(type="bool", default=False),
         meta_only=dict(type="bool", default=False),
+        logical_restore=dict(type="str", choices=["auto", "bulk_import", "insert"], default="auto"),
         restore_index=dict(type="bool", default=True),
         use_autoindex=dict(type="bool", default=False),
         load=dict(type="bool"),
