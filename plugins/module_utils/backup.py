@@ -558,7 +558,7 @@ class BackupJob:
     # -------------------------------------------------------------- logical format
     def _export(self):
         """Export every planned collection as Parquet (logical.py); verification data come from the export."""
-        exporter = logical.Exporter(self.conn, self.store, self.paths, snapshot=not logical.is_milvus_lite(self.server_version),
+        exporter = logical.Exporter(self.conn, self.store, self.paths,
                                     attempts=int(self.opts.get("consistency_attempts", 5)), check=self.progress.check)
         for plan in self.plans:
             if self.opts.get("fingerprint", True):
@@ -912,13 +912,13 @@ class BackupJob:
                            note=("every planned segment was still present after the copy"
                                  if self.opts["strategy"] != "meta_only" else "metadata only, no data"))
         if self.format == "logical" and self.opts["strategy"] != "meta_only":
-            consistency["strategy"] = "snapshot_read"
+            pinned = all(p.export["snapshot"] for p in self.plans)
+            consistency["strategy"] = "snapshot_read" if pinned else "stable_read"
             consistency["note"] = (
-                "logical format: each collection's rows were read at one MVCC timestamp (its read_timestamp), in "
-                "every partition, so rows written or deleted during the export are wholly out" if
-                not logical.is_milvus_lite(self.server_version) else
-                "logical format from a server without snapshot reads (Milvus Lite): each collection was read twice "
-                "and both reads agreed (content fingerprint)")
+                "logical format: each collection's rows were read as of one timestamp (its read_timestamp), in every "
+                "partition, so rows written or deleted during the export are wholly out" if pinned else
+                "logical format from a server that does not pin reads to a timestamp (Milvus 2.3, Milvus Lite): each "
+                "collection's primary keys were read again after its export and matched (it did not change)")
         elif self.opts["strategy"] == "flush":
             consistency["note"] += ("; each collection is restored as of its cut_time (rows and deletes up to its "
                                     "flush, to the millisecond); rows written later that the copied segments hold "

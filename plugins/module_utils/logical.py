@@ -21,8 +21,8 @@ and ``insert`` them in batches (any server: Milvus Lite, Zilliz Cloud).
 Consistent reads: every batch of one collection is read at one MVCC timestamp (the ``iterator`` query
 flag with a fixed ``guarantee_timestamp``, as pymilvus's query iterator does; Milvus query nodes read
 the segments as of that timestamp, so rows written or deleted later are not seen, in any partition).
-Milvus >= 2.4 hands out that timestamp (``iterator_session_ts``); Milvus 2.3 does not, and the
-client's clock gives it. Milvus Lite has no MVCC: there the export reads the collection twice and
+The timestamp comes from Milvus's TSO (``AllocTimestamp``, Milvus 2.3 and later), or, on a server without
+it, from the iterator's session timestamp (2.4+) or the client's clock minus a margin. Milvus Lite has no MVCC: there the export reads the collection twice and
 accepts it only when both reads agree (content fingerprint), else it tries again and finally fails.
 
 Pure conversion and planning functions come first (unit-tested from fixtures); the I/O is in
@@ -240,10 +240,6 @@ def is_milvus_lite(version_text):
     return (version_text or "").lower().startswith("milvus_lite")
 
 
-def hybrid_now():
-    return int(time.time() * 1000) << 18
-
-
 # ------------------------------------------------------------------ reading a collection
 class Reader:
     """Pages through one collection in primary key order at one read timestamp."""
@@ -271,35 +267,42 @@ class Reader:
             if not rows:
                 return
             yield rows
-            cursor = rows[-1][self.pk["name"]]
-            if len(rows) < self.batch_rows:
-                return
+            # Only an empty page ends the read: with reduce_stop_for_best Milvus returns a short page whenever one
+            # segment's matches run out, and stopping there would drop the other segments' remaining rows.
+            cursor = max(r[self.pk["name"]] for r in rows)
 
 
-def read_timestamp(conn, db, name, snapshot):
-    """(MVCC timestamp for every read of one collection, where it came from)."""
-    if not snapshot:
-        return None, "none (the server has no snapshot reads; the export is read twice and compared)"
+def read_timestamp(conn, db, name):
+    """(MVCC timestamp that every read of one collection is pinned to, or None; where it came from).
+
+    Milvus pins an iterator's reads to the session timestamp it returns with the first page
+    (``iterator_session_ts``; pymilvus ``client/iterator/query_iterator.py __setup_ts_by_request``) and
+    reads every later page, in every partition, as of that timestamp when it comes back as the
+    ``guarantee_timestamp`` of an ``iterator`` query. Servers that return none (Milvus 2.3, Milvus Lite:
+    checked on this stack, a query with an old guarantee timestamp still sees newer rows) read the
+    current data on every page; the export then has no read timestamp and is accepted only when a
+    second read finds the same primary keys (see :class:`Exporter`).
+    """
     client = conn.client(db)
     res = conn.call("read timestamp of %s.%s" % (db, name), client.query, name, filter="", limit=1,
                     output_fields=[], iterator="True", reduce_stop_for_best="True", consistency_level="Strong")
     server_ts = int((getattr(res, "extra", None) or {}).get("iterator_session_ts", 0) or 0)
     if server_ts > 0:
-        return server_ts, "server (iterator_session_ts)"
-    return hybrid_now(), "client clock (this Milvus does not hand out a read timestamp)"
+        return server_ts, "server (iterator_session_ts): every page is read as of it"
+    return None, ("none: this server does not pin reads to a timestamp (Milvus 2.3, Milvus Lite); the primary keys "
+                  "were read again after the export and matched")
 
 
 # ------------------------------------------------------------------ export
 class Exporter:
     """Writes one collection's rows as Parquet files into the backup store."""
 
-    def __init__(self, conn, store, paths, snapshot, batch_rows=BATCH_ROWS, file_bytes=FILE_BYTES,
+    def __init__(self, conn, store, paths, batch_rows=BATCH_ROWS, file_bytes=FILE_BYTES,
                  attempts=3, check=None, tmpdir=None):
         require_pyarrow()
         self.conn = conn
         self.store = store
         self.paths = paths
-        self.snapshot = snapshot
         self.batch_rows = batch_rows
         self.file_bytes = file_bytes
         self.attempts = attempts
@@ -328,19 +331,20 @@ class Exporter:
             self._clear(where)
             record = self._export_once(desc, set(watch))
             record["attempts"] = attempt
-            if self.snapshot:
+            if record["snapshot"]:
                 break
-            # No MVCC: the export is a consistent copy only if nothing changed while it was read.
-            again = self._content_digest(desc, record["read_timestamp"])
-            if again == record["content_fingerprint"]:
+            # Not pinned to a timestamp: the pages were read at different moments, and rows written meanwhile can
+            # be in some pages and not in others. The export stands only if the collection did not change.
+            again = self._pk_digest(desc)
+            if again == record["pk_fingerprint"]["collection"]:
                 break
             if attempt == self.attempts:
                 self._clear(where)
                 raise ConsistencyError(
-                    "%s.%s changed while it was exported (content fingerprint %s, then %s) %d times; this server has "
-                    "no snapshot reads: stop writing to it during the backup; nothing was marked complete"
-                    % (desc["db_name"], desc["name"], record["content_fingerprint"]["digest"], again["digest"],
-                       attempt))
+                    "%s.%s changed while it was exported (primary keys %s, then %s), %d time(s): this server cannot "
+                    "read a collection as of one timestamp (Milvus 2.3, Milvus Lite; Milvus 2.5+ can), so a logical "
+                    "backup needs a pause in writes; use format=binlog for a hot backup. Nothing was marked complete"
+                    % (desc["db_name"], desc["name"], record["pk_fingerprint"]["collection"], again, attempt))
         record["reused"] = False
         self.store.write(self.paths.key(exported_key(*where)), json.dumps(record, sort_keys=True).encode("utf-8"))
         return record
@@ -359,14 +363,16 @@ class Exporter:
     def _pk(self, fields, desc):
         return [f for f in fields if f["name"] == desc["schema"]["primary_field"]][0]
 
-    def _content_digest(self, desc, read_ts):
+    def _pk_digest(self, desc):
+        """The collection's primary keys now (count and digest), read by primary key only: cheap."""
         fields = stored_fields(desc["schema_proto"])
-        reader = Reader(self.conn, desc["db_name"], desc["name"], self._pk(fields, desc), read_ts, self.batch_rows)
+        pk = self._pk(fields, desc)
+        reader = Reader(self.conn, desc["db_name"], desc["name"], pk, None, self.batch_rows)
         digest = fingerprint.Digest()
         for _pid, part in self._partitions(desc):
-            for rows in reader.batches(["*"], part):
+            for rows in reader.batches([pk["name"]], part):
                 for row in rows:
-                    digest.add(fingerprint.canonical_row(row))
+                    digest.add(fingerprint.key_text(row[pk["name"]]))
         return digest.as_dict()
 
     def _export_once(self, desc, watch):
@@ -379,7 +385,7 @@ class Exporter:
         dynamic = has_dynamic_field(desc["schema_proto"])
         schema = arrow_schema(fields, dynamic)
         pk = self._pk(fields, desc)
-        read_ts, ts_source = read_timestamp(self.conn, db, name, self.snapshot)
+        read_ts, ts_source = read_timestamp(self.conn, db, name)
         reader = Reader(self.conn, db, name, pk, read_ts, self.batch_rows)
         files, partitions, found = [], {}, []
         content, total = fingerprint.Digest(), fingerprint.Digest()
@@ -402,7 +408,7 @@ class Exporter:
         return dict(db_name=db, name=name, collection_id=desc["id"], files=files, rows=total.count,
                     pk_fingerprint=dict(collection=total.as_dict(), partitions=partitions),
                     content_fingerprint=content.as_dict(), read_timestamp=read_ts, read_timestamp_source=ts_source,
-                    snapshot=self.snapshot, columns=[f.name for f in schema], found=found)
+                    snapshot=read_ts is not None, columns=[f.name for f in schema], found=found)
 
 
 class _FileWriter:

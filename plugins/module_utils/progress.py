@@ -43,7 +43,16 @@ def pid_running(pid):
         return False
     except (PermissionError, ValueError, TypeError):
         return True
-    return True
+    return not is_zombie(pid)
+
+
+def is_zombie(pid):
+    """A killed process its parent has not reaped yet (state Z in /proc): it runs nothing any more."""
+    try:
+        with open("/proc/%d/stat" % int(pid), encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError, ValueError):
+        return False
 
 
 def writer_state(marker, now=None):

@@ -172,6 +172,10 @@ class RestoreJob:
         version_text = conn.server_version()
         self.lite = logical.is_milvus_lite(version_text)
         self.version = None if self.lite else layout.parse_version(version_text)
+        if self.lite:
+            # Milvus Lite has no bucket (and gives every collection id 0, so records keyed by id would collide):
+            # a milvus_storage configured for other servers is not Lite's; its marks live in its properties.
+            milvus_store = self.milvus_store = None
         self.method = None
         if backup.data_format == "logical" and not options.get("meta_only"):
             self.method = logical_method(options.get("logical_restore"), milvus_store, self.lite)

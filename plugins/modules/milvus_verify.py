@@ -103,6 +103,12 @@ options:
       ca_cert:
         description: CA certificate for the second Milvus.
         type: path
+      client_cert:
+        description: Client certificate (mutual TLS) for the second Milvus.
+        type: path
+      client_key:
+        description: Key of O(target_connection.client_cert).
+        type: path
       server_name:
         description: Expected server certificate name for the second Milvus.
         type: str
@@ -255,7 +261,8 @@ def main():
         target_connection=dict(type="dict", options=dict(
             uri=dict(type="str"), token=dict(type="str", no_log=True), user=dict(type="str"),
             password=dict(type="str", no_log=True), db_name=dict(type="str"), ca_cert=dict(type="path"),
-            server_name=dict(type="str"), timeout=dict(type="float"))),
+            client_cert=dict(type="path"), client_key=dict(type="path"), server_name=dict(type="str"),
+            timeout=dict(type="float"))),
         content=dict(type="bool", default=False),
         fail_on_mismatch=dict(type="bool", default=True),
         record=dict(type="bool", default=True),

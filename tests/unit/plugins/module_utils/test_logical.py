@@ -1,0 +1,160 @@
+"""The logical format's pure parts: column types, value round trips, cursor filters, the paging rule and
+the pinned read timestamp, the format choice and the restore method.
+
+The pinned read (``iterator_session_ts``) exists from Milvus 2.5 on (pymilvus 3.0.2
+``client/iterator/query_iterator.py`` ``__setup_ts_by_request`` reads it and sends it back as the
+``guarantee_timestamp`` of every page), which cannot run here: :class:`PagingClient` is a test double
+of ``MilvusClient.query`` that answers like such a server, and records what the reader sent.
+"""
+
+import json
+
+import pytest
+
+from ansible_collections.vectorops.milvus.plugins.module_utils import backup, logical, restore
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError
+
+SCHEMA = {
+    "enable_dynamic_field": True,
+    "fields": [
+        {"fieldID": 100, "name": "doc", "data_type": 21, "is_primary_key": True,
+         "type_params": [{"key": "max_length", "value": "32"}]},
+        {"fieldID": 101, "name": "emb", "data_type": 101, "type_params": [{"key": "dim", "value": "2"}]},
+        {"fieldID": 102, "name": "bits", "data_type": 100, "type_params": [{"key": "dim", "value": "16"}]},
+        {"fieldID": 103, "name": "meta", "data_type": 23},
+        {"fieldID": 104, "name": "tags", "data_type": 22, "element_type": 5},
+        {"fieldID": 105, "name": "sparse", "data_type": 104},
+        {"fieldID": 106, "name": "score", "data_type": 11, "nullable": True},
+        {"fieldID": 107, "name": "$meta", "data_type": 23, "is_dynamic": True},
+    ],
+}
+
+
+def test_rows_survive_parquet_columns_in_milvus_import_types():
+    fields = logical.stored_fields(SCHEMA)
+    assert [f["name"] for f in fields] == ["doc", "emb", "bits", "meta", "tags", "sparse", "score"]
+    schema = logical.arrow_schema(fields, logical.has_dynamic_field(SCHEMA))
+    assert [str(f.type) for f in schema] == ["string", "list<item: float>", "list<item: uint8>", "string",
+                                            "list<item: int64>", "string", "double", "string"]
+    rows = [{"doc": "a", "emb": [0.5, -1.0], "bits": [b"\x01\xff"], "meta": {"k": [1, 2]}, "tags": [3, 4],
+             "sparse": {7: 0.25}, "score": None, "colour": "red"},
+            {"doc": "b", "emb": [0.0, 2.0], "bits": b"\x00\x10", "meta": None, "tags": [], "sparse": {},
+             "score": 1.5}]
+    table = logical.rows_to_table(rows, fields, True, schema)
+    assert json.loads(table.column("$meta").to_pylist()[0]) == {"colour": "red"}
+    back = logical.table_to_rows(table, fields)
+    assert back[0] == {"doc": "a", "emb": [0.5, -1.0], "bits": b"\x01\xff", "meta": {"k": [1, 2]}, "tags": [3, 4],
+                       "sparse": {7: 0.25}, "score": None, "colour": "red"}
+    assert back[1]["bits"] == b"\x00\x10" and "meta" not in back[1] and back[1]["score"] == 1.5
+
+
+def test_a_field_type_the_format_does_not_know_is_named():
+    fields = [{"name": "s", "data_type": "ArrayOfStruct"}]
+    assert logical.unsupported_fields(fields) == ["s (ArrayOfStruct)"]
+
+
+def test_cursor_filters_cover_every_key():
+    int_pk, str_pk = {"name": "id", "data_type": "Int64"}, {"name": "k", "data_type": "VarChar"}
+    # Milvus parses -9223372036854775808 as minus an out-of-range literal: the first page asks for both signs.
+    assert logical.cursor_filter(int_pk, None) == "id >= 0 or id < 0"
+    assert logical.cursor_filter(int_pk, -5) == "id > -5"
+    assert logical.cursor_filter(str_pk, None) == 'k >= ""'
+    assert logical.cursor_filter(str_pk, 'a"b') == 'k > "a\\"b"'
+
+
+class PagingClient:
+    """MilvusClient.query double: rows 0..n-1 in pages of at most ``short`` rows (Milvus returns a short page
+    when one segment's matches run out), an iterator session timestamp on the first call."""
+
+    def __init__(self, n, short, session_ts=0):
+        self.n, self.short, self.session_ts = n, short, session_ts
+        self.calls = []
+
+    def query(self, name, **kwargs):
+        self.calls.append(kwargs)
+        result = _Extra()
+        result.extra = {"iterator_session_ts": self.session_ts} if self.session_ts else {}
+        if kwargs.get("output_fields") == []:
+            return result
+        flt = kwargs["filter"]
+        start = int(flt.split(">")[1].strip()) + 1 if flt.startswith("id > ") else 0
+        result.extend({"id": i} for i in range(start, min(self.n, start + min(self.short, kwargs["limit"]))))
+        return result
+
+
+class _Extra(list):
+    extra = None
+
+
+class Conn:
+    def __init__(self, client):
+        self._client = client
+
+    def client(self, db=None):  # pylint: disable=unused-argument
+        return self._client
+
+    def call(self, what, func, *args, **kwargs):  # pylint: disable=unused-argument
+        return func(*args, **kwargs)
+
+
+def test_short_pages_do_not_end_the_read_and_every_page_is_pinned_to_the_session_timestamp():
+    client = PagingClient(n=25, short=7, session_ts=4242)
+    conn = Conn(client)
+    ts, source = logical.read_timestamp(conn, "default", "c")
+    assert ts == 4242 and "iterator_session_ts" in source
+    reader = logical.Reader(conn, "default", "c", {"name": "id", "data_type": "Int64"}, ts, batch_rows=10)
+    keys = [r["id"] for page in reader.batches(["*"], "p1") for r in page]
+    assert keys == list(range(25))  # a reader that stops at the first short page would stop at 7
+    pages = client.calls[1:]
+    assert all(c["guarantee_timestamp"] == 4242 and c["iterator"] == "True" and c["partition_names"] == ["p1"]
+               for c in pages)
+
+
+def test_a_server_without_session_timestamp_gives_no_read_timestamp():
+    conn = Conn(PagingClient(n=3, short=10))
+    ts, source = logical.read_timestamp(conn, "default", "c")
+    assert ts is None and "does not pin reads" in source
+    reader = logical.Reader(conn, "default", "c", {"name": "id", "data_type": "Int64"}, ts)
+    assert [r["id"] for page in reader.batches(["id"]) for r in page] == [0, 1, 2]
+    assert "guarantee_timestamp" not in conn.client().calls[-1]
+
+
+def desc(name, segments):
+    return {"db_name": "default", "name": name, "segments": segments}
+
+
+def test_auto_takes_binlog_only_when_every_collection_allows_it():
+    fmt, reasons = backup.choose_format("auto", True, False, [desc("a", []), desc("b", [])])
+    assert fmt == "binlog" and reasons["default.a"].startswith("auto: Milvus's bucket")
+    fmt, reasons = backup.choose_format("auto", True, True, [desc("a", None)])
+    assert (fmt, reasons) == ("logical", {"default.a": "auto: Milvus Lite keeps no binlogs"})
+    fmt, reasons = backup.choose_format("auto", False, False, [desc("a", []), desc("b", [])])
+    assert fmt == "logical" and "milvus_storage" in reasons["default.b"]
+    fmt, reasons = backup.choose_format("auto", True, False, [desc("a", []), desc("b", None)])
+    assert fmt == "logical" and reasons["default.a"].startswith("auto: logical like default.b")
+    with pytest.raises(InputError, match="format=binlog cannot back up default.a: Milvus Lite keeps no binlogs"):
+        backup.choose_format("binlog", True, True, [desc("a", None)])
+    assert backup.choose_format("logical", True, False, [desc("a", [])])[0] == "logical"
+
+
+def test_restore_method_follows_the_bucket_and_the_server():
+    assert restore.logical_method("auto", object(), False) == "bulk_import"
+    assert restore.logical_method("auto", None, False) == "insert"
+    assert restore.logical_method("auto", object(), True) == "insert"
+    assert restore.logical_method("insert", object(), False) == "insert"
+    with pytest.raises(InputError, match="logical_restore=bulk_import needs Milvus's bucket"):
+        restore.logical_method("bulk_import", None, False)
+    with pytest.raises(InputError):
+        restore.logical_method("bulk_import", object(), True)
+
+
+def test_milvus_lite_is_told_apart_from_the_pypi_milvus_standalone():
+    assert logical.is_milvus_lite("milvus_lite-3.2.2")
+    assert not logical.is_milvus_lite("v2.3.5-lite")
+    assert not logical.is_milvus_lite("v2.6.8")
+
+
+def test_file_keys_are_named_after_database_collection_and_partition():
+    assert logical.file_key("db1", "docs", "p_eu", 3) == "logical/db1/docs/p_eu/part-00003.parquet"
+    assert logical.file_key("db1", "docs", None, 1) == "logical/db1/docs/_all_partitions/part-00001.parquet"
+    assert logical.is_export_record(logical.exported_key("db1", "docs"))
