@@ -131,8 +131,8 @@ def choose_format(requested, milvus_storage, server_is_lite, descriptions):
         first = sorted(blockers)[0]
         for desc in descriptions:
             label = "%s.%s" % (desc["db_name"], desc["name"])
-            reasons[label] = "auto: %s" % blockers.get(label, "logical like %s (%s): one format per backup"
-                                                      % (first, blockers[first]))
+            same = "logical like %s (%s): one format per backup" % (first, blockers[first])
+            reasons[label] = "auto: %s" % blockers.get(label, same)
         return "logical", reasons
     return "binlog", dict(("%s.%s" % (d["db_name"], d["name"]), "auto: Milvus's bucket and segments are readable")
                           for d in descriptions)
@@ -387,7 +387,7 @@ class BackupJob:
         self._stop = threading.Event()
         self.progress = ProgressMarker(backup_store, self.paths.key(layout.IN_PROGRESS), self.name,
                                        lambda: dict(id=self.backup_id, name=self.name, collections=self._selected,
-                                                           format=self.format))
+                                                    format=self.format))
         self._selected = []
         self.gc = None
         self.started_at = layout.iso(layout.utcnow())
@@ -979,11 +979,12 @@ class BackupJob:
             for part in partitions:
                 part["row_count"] = sum(f["rows"] for f in files if f["partition"] == part["name"])
             objects = [f["key"] for f in files]
-            export = dict((k, plan.export[k]) for k in ("read_timestamp", "read_timestamp_source", "snapshot",
-                                                         "attempts", "columns", "content_fingerprint"))
+            keys = ("read_timestamp", "read_timestamp_source", "snapshot", "attempts", "columns", "content_fingerprint")
+            export = dict((k, plan.export[k]) for k in keys)
             export["files"] = [dict((k, f[k]) for k in ("key", "partition", "rows", "size")) for f in files]
         nbytes = sum(f["size"] for f in plan.export["files"]) if plan.export else sum(s["size"] for s in segments)
-        return dict(format=plan.format, format_reason=plan.format_reason, logical=export,
+        return dict(
+            format=plan.format, format_reason=plan.format_reason, logical=export,
             db_name=desc["db_name"], name=desc["name"], id=desc["id"], description=desc["description"],
             schema=desc["schema_proto"], shards_num=desc["shards_num"], consistency_level=desc["consistency_level"],
             properties=desc["properties"], indexes=desc["index_protos"], aliases=desc["aliases"],

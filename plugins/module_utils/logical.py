@@ -50,7 +50,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.storage import Ha
 
 try:
     import pyarrow
-    import pyarrow.parquet as parquet
+    from pyarrow import parquet
 except ImportError as _exc:  # pragma: no cover - reported when a logical backup is used
     pyarrow = parquet = None
     PYARROW_ERROR = _exc

@@ -691,27 +691,28 @@ class RestoreJob:
         started = time.time()
         partition_key = bool(catalog_partition_key(src))
 
+        def wait_for_task(item, task):
+            last = {}
+
+            def finished():
+                state = self.conn.rpc("import state", "GetImportState", milvus_pb2.GetImportStateRequest(task=task),
+                                      db_name=db)
+                last.update(info=dict((kv.key, kv.value) for kv in state.infos))
+                if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
+                    raise MilvusOperationError("import of %s into %s.%s failed (task %s): %s" % (
+                        item["key"], db, name, task, last["info"].get("failed_reason") or "no reason"))
+                return state.state == IMPORT_DONE and dict(task=task, state="Completed", rows=state.row_count)
+
+            return wait_until(finished, max(0.0, started + timeout - time.time()),
+                              lambda: "import of %s into %s.%s did not finish within import_timeout=%ss (progress %s%%)"
+                              % (item["key"], db, name, int(timeout), last.get("info", {}).get("progress_percent", "?")))
+
         def run(item):
             path = prefix + item["key"]
             request = milvus_pb2.ImportRequest(db_name=db, collection_name=name, files=[path],
                                                partition_name="" if partition_key else (item.get("partition") or ""))
             resp = self.conn.rpc("import %s into %s.%s" % (item["key"], db, name), "Import", request, db_name=db)
-            tasks = []
-            for task in resp.tasks:
-                last = {}
-
-                def finished(task=task, last=last):
-                    state = self.conn.rpc("import state", "GetImportState",
-                                          milvus_pb2.GetImportStateRequest(task=task), db_name=db)
-                    last.update(state=state, info=dict((kv.key, kv.value) for kv in state.infos))
-                    if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
-                        raise MilvusOperationError("import of %s into %s.%s failed (task %s): %s" % (
-                            item["key"], db, name, task, last["info"].get("failed_reason") or "no reason"))
-                    return state.state == IMPORT_DONE and dict(task=task, state="Completed", rows=state.row_count)
-
-                tasks.append(wait_until(finished, max(0.0, started + timeout - time.time()),
-                                        lambda item=item: "import of %s into %s.%s did not finish within "
-                                        "import_timeout=%ss" % (item["key"], db, name, int(timeout))))
+            tasks = [wait_for_task(item, task) for task in resp.tasks]
             return dict(file=item["key"], stage="logical", partition_name=item.get("partition"), rows=item["rows"],
                         files=[path], options={}, tasks=tasks)
 

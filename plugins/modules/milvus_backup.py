@@ -76,7 +76,8 @@ options:
         stores it as Parquet (any Milvus, Milvus Lite and managed Milvus included; no bucket access needed; restores
         into any Milvus, older releases included). O(strategy) is then not used, except V(meta_only).
       - V(auto) takes V(binlog) when the server, O(milvus_storage) and every selected collection allow it, and
-        V(logical) otherwise (Milvus Lite, no O(milvus_storage)); RV(collections[].format_reason) says why.
+        V(logical) otherwise (Milvus Lite, no O(milvus_storage)); C(format_reason) of each entry of RV(collections)
+        says why.
     type: str
     choices: [auto, binlog, logical]
     default: auto

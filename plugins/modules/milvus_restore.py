@@ -39,7 +39,7 @@ description:
     (the restored copy takes the live name, the aliases move to it), and removes the dead run's staging prefix; RV(recovered)
     says what it did. O(state=absent) removes unfinished targets of the backup too. A run that is still alive (its
     process on the same host, its heartbeat elsewhere) is never interfered with.
-  - Logical backups (O(format=logical) of M(vectorops.milvus.milvus_backup)) restore into any Milvus, older releases
+  - Logical backups (M(vectorops.milvus.milvus_backup) with C(format=logical)) restore into any Milvus, older releases
     and Milvus Lite included; with O(logical_restore=insert) no O(milvus_storage) is needed (the marks then live in
     the collection's properties only).
   - Binlog data restores need write access to Milvus's bucket (for the records above and for staging); it is checked before
@@ -114,7 +114,8 @@ options:
     default: false
   logical_restore:
     description:
-      - How a O(format=logical) backup (see M(vectorops.milvus.milvus_backup)) goes in; binlog backups ignore it.
+      - How a logical backup (M(vectorops.milvus.milvus_backup) with C(format=logical)) goes in; binlog backups ignore
+        it.
       - V(bulk_import) stages the Parquet files in Milvus's bucket and runs Milvus's own Parquet import, one job per
         file (needs O(milvus_storage)).
       - V(insert) reads the files and inserts their rows in batches (backing off on rate limits), for servers without
@@ -328,7 +329,7 @@ collections:
       C(options) (V(backup), V(l0_import), V(end_ts), V(storage_version), V(skip_disk_quota_check)) and the Milvus
       import C(tasks) with their state.
     - C(format), C(method) (V(import) for binlogs, V(bulk_import) or V(insert) for logical backups), C(inserted)
-      (logical O(logical_restore=insert): C(rows) inserted by this run, C(skipped_present) rows a resumed run found
+      (with O(logical_restore=insert), C(rows) inserted by this run, C(skipped_present) rows a resumed run found
       already in, C(files), C(files_resumed_after), C(rate_limit_retries)).
     - C(indexes_created), C(load_state),
       C(aliases) (C(restored), C(skipped) with reasons, C(moved) by a replace), C(swap) (for O(replace)) and

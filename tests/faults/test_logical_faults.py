@@ -87,8 +87,8 @@ def pair(milvus_client):
     return small, large
 
 
-def test_an_export_killed_after_its_first_collection_is_finished_by_the_rerun(call, stack, milvus_env, backup_store,
-                                                                             lite_client, pair, unique):
+def test_an_export_killed_after_its_first_collection_is_finished_by_the_rerun(
+        call, stack, milvus_env, backup_store, lite_client, pair, unique):
     small, large = pair
     name = "logical_kill_%s" % unique
     backup_store.cleanup(name)
@@ -124,8 +124,8 @@ def restoring_marker(client, name):
     return decode(client.describe_collection(name).get("properties", {}).get(RESTORING)) or {}
 
 
-def test_an_insert_restore_killed_mid_way_resumes_without_duplicating_rows(call, stack, milvus_env, backup_store,
-                                                                          lite_client, milvus_client, pair, unique):
+def test_an_insert_restore_killed_mid_way_resumes_without_duplicating_rows(
+        call, stack, milvus_env, backup_store, lite_client, milvus_client, pair, unique):
     _small, large = pair
     name = "logical_ins_%s" % unique
     backup_store.cleanup(name)

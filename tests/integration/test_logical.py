@@ -75,8 +75,8 @@ def create_rich(client, name, seed=3):
     return set(deleted)
 
 
-def test_quick_setup_milvus_to_lite_keeps_rows_and_search(call, stack, milvus_client, lite_client, quick_setup,
-                                                          backup_store, unique):
+def test_quick_setup_milvus_to_lite_keeps_rows_and_search(
+        call, stack, milvus_client, lite_client, quick_setup, backup_store, unique):
     name = "logical_qs_%s" % unique
     backup_store.cleanup(name)
     rc, made = call("milvus_backup", {"name": name, "collections": [quick_setup], "format": "logical"})
@@ -100,8 +100,8 @@ def test_quick_setup_milvus_to_lite_keeps_rows_and_search(call, stack, milvus_cl
     lite_client.drop_collection(target)
 
 
-def test_rich_collection_lite_to_milvus_by_bulk_import_and_by_insert(call, stack, milvus_client, lite_client,
-                                                                    backup_store, unique):
+def test_rich_collection_lite_to_milvus_by_bulk_import_and_by_insert(
+        call, stack, milvus_client, lite_client, backup_store, unique):
     source = "rich_lite_%s" % unique
     deleted = create_rich(lite_client, source)
     name = "logical_lite_%s" % unique
@@ -133,8 +133,8 @@ def test_rich_collection_lite_to_milvus_by_bulk_import_and_by_insert(call, stack
     lite_client.drop_collection(source)
 
 
-def test_rich_collection_milvus_to_lite_and_auto_picks_binlog_on_milvus(call, stack, milvus_client, lite_client,
-                                                                       backup_store, unique):
+def test_rich_collection_milvus_to_lite_and_auto_picks_binlog_on_milvus(
+        call, stack, milvus_client, lite_client, backup_store, unique):
     source = "rich_m_%s" % unique
     deleted = create_rich(milvus_client, source)
     milvus_client.flush(source)
@@ -167,9 +167,8 @@ def test_rich_collection_milvus_to_lite_and_auto_picks_binlog_on_milvus(call, st
     milvus_client.drop_collection(source)
 
 
-def test_a_corrupted_parquet_file_is_named_by_verify_and_its_restore_creates_nothing(call, stack, lite_client,
-                                                                                    milvus_client, backup_store,
-                                                                                    unique):
+def test_a_corrupted_parquet_file_is_named_by_verify_and_its_restore_creates_nothing(
+        call, stack, lite_client, milvus_client, backup_store, unique):
     source = "rich_c_%s" % unique
     create_rich(lite_client, source)
     name = "logical_c_%s" % unique
@@ -203,8 +202,8 @@ def test_check_mode_of_a_logical_backup_writes_nothing(call, stack, lite_client,
     lite_client.drop_collection(source)
 
 
-def test_the_migrate_playbook_moves_a_collection_from_lite_to_milvus_and_compares_it(playbook, stack, lite_client,
-                                                                                    milvus_client, backup_store, unique):
+def test_the_migrate_playbook_moves_a_collection_from_lite_to_milvus_and_compares_it(
+        playbook, stack, lite_client, milvus_client, backup_store, unique):
     source = "rich_mig_%s" % unique
     create_rich(lite_client, source)
     name = "migrate_%s" % unique

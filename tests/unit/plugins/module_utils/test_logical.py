@@ -34,8 +34,8 @@ def test_rows_survive_parquet_columns_in_milvus_import_types():
     fields = logical.stored_fields(SCHEMA)
     assert [f["name"] for f in fields] == ["doc", "emb", "bits", "meta", "tags", "sparse", "score"]
     schema = logical.arrow_schema(fields, logical.has_dynamic_field(SCHEMA))
-    assert [str(f.type) for f in schema] == ["string", "list<item: float>", "list<item: uint8>", "string",
-                                            "list<item: int64>", "string", "double", "string"]
+    assert [str(f.type) for f in schema] == [
+        "string", "list<item: float>", "list<item: uint8>", "string", "list<item: int64>", "string", "double", "string"]
     rows = [{"doc": "a", "emb": [0.5, -1.0], "bits": [b"\x01\xff"], "meta": {"k": [1, 2]}, "tags": [3, 4],
              "sparse": {7: 0.25}, "score": None, "colour": "red"},
             {"doc": "b", "emb": [0.0, 2.0], "bits": b"\x00\x10", "meta": None, "tags": [], "sparse": {},
