@@ -7,12 +7,14 @@ fingerprint (every field of every row, dynamic fields included) and, for seed 00
 top-3 COSINE search.
 """
 
+import json
 import random
 
 import pytest
 from pymilvus import DataType, MilvusClient
 
 import compare
+from test_dr_drill import drill, drill_root  # noqa: F401  pylint: disable=unused-import
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection
@@ -225,3 +227,27 @@ def test_the_migrate_playbook_moves_a_collection_from_lite_to_milvus_and_compare
     assert again.rc == 0 and again.result("Restore into the target")["collections"][0]["action"] == "skip"
     milvus_client.drop_collection(source)
     lite_client.drop_collection(source)
+
+
+def test_a_drill_restores_a_logical_backup_into_another_server(call, playbook, stack, milvus_client, lite_client,
+                                                               drill_root, tmp_path, unique):
+    """The dr_drill role with a logical backup of Milvus 2.3.5 and dr_drill_target_connection on Milvus Lite: the
+    scratch copies are restored by insert on the other server, verified there against the backup, and removed."""
+    root, _store = drill_root
+    source = "rich_drill_%s" % unique
+    create_rich(milvus_client, source)
+    rc, made = call("milvus_backup", {"name": "drill_logical_%s" % unique, "collections": [source], "format": "logical"},
+                    env={"BACKUP_STORAGE_ROOT_PATH": root})
+    assert rc == 0, made.get("msg")
+    run = drill(playbook, root, tmp_path, dr_drill_backup="latest", dr_drill_collections=[source],
+                dr_drill_name="other_server", dr_drill_target_connection=lite_params(stack))
+    assert run.rc == 0, run.failed_tasks
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert report["passed"] is True, report["error"]
+    assert [(c["rows_expected"], c["rows_restored"]) for c in report["collections"]] == [(made["totals"]["rows"],) * 2]
+    assert "insert" in report["phases"] and report["verification"]["failed"] == 0
+    names = [c["name"] for c in report["checks"] if c["passed"]]
+    assert "pk_fingerprint" in names and "golden_query_recall" in names
+    assert [n for n in lite_client.list_collections() if "_drill_" in n] == []
+    assert not [n for n in milvus_client.list_collections() if n.startswith(source + "_drill_")]
+    milvus_client.drop_collection(source)

@@ -1,0 +1,176 @@
+#!/usr/bin/env python
+"""The logical format next to the raw operations it is built from, measured in one run.
+
+On the local stack (Milvus 2.3.5 + SeaweedFS on loopback), with the collection of bench_data.py
+(default 200,000 rows x 128 dims, 4 partitions, deletes):
+
+(a) export: the engine's logical export (Parquet files, SHA-256, upload to the backup bucket, the primary-key
+    re-read of a server without pinned reads) vs a raw pymilvus ``query_iterator`` over the same fields and
+    partitions that only counts rows; goal <= 1.3x. The export's peak RSS is measured in a process of its own
+    (goal: < 400 MiB and not growing with the rows);
+(b) bulk-import restore: the restore engine (``logical_restore=bulk_import``: checks, staging, import, count,
+    index, load) vs Milvus's own import jobs of the same staged files into an empty collection; goal <= 1.2x;
+(c) insert restore: the restore engine (``logical_restore=insert``) vs raw ``insert`` calls of the same rows in the
+    same batches (read from the same Parquet files); goal <= 1.3x.
+
+Usage: .venv/bin/python benchmarks/logical_vs_raw.py [--rows 200000 --dim 128 --partitions 4]
+"""
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import time
+import uuid
+
+import bench_data
+
+
+def params_of(env):
+    return dict(uri=env["MILVUS_URI"], user=env["MILVUS_USER"], password=env["MILVUS_PASSWORD"], db_name="default",
+                timeout=120)
+
+
+def backup_store(env):
+    from ansible_collections.vectorops.milvus.plugins.module_utils import storage  # pylint: disable=import-outside-toplevel
+    return storage.open_store(storage.normalize_config(dict(
+        endpoint=env["BACKUP_STORAGE_ENDPOINT"], bucket=env["BACKUP_STORAGE_BUCKET"], root_path="bench-logical",
+        access_key=env["BACKUP_STORAGE_ACCESS_KEY"], secret_key=env["BACKUP_STORAGE_SECRET_KEY"]), "b", "b", True))
+
+
+def milvus_store(env):
+    from ansible_collections.vectorops.milvus.plugins.module_utils import storage  # pylint: disable=import-outside-toplevel
+    return storage.open_store(storage.normalize_config(dict(
+        endpoint=env["MILVUS_STORAGE_ENDPOINT"], bucket=env["MILVUS_STORAGE_BUCKET"], root_path="files",
+        access_key=env["MILVUS_STORAGE_ACCESS_KEY"], secret_key=env["MILVUS_STORAGE_SECRET_KEY"]), "m", "files", False))
+
+
+def raw_iterator(env, collection, partitions):
+    client = bench_data.client(env)
+    rows = 0
+    started = time.time()
+    for part in partitions:
+        iterator = client.query_iterator(collection, batch_size=4096, output_fields=["*"], partition_names=[part],
+                                         consistency_level="Strong")
+        while True:
+            batch = iterator.next()
+            if not batch:
+                break
+            rows += len(batch)
+        iterator.close()
+    return time.time() - started, rows
+
+
+def export_in_child(env, collection, name, queue):
+    """The logical backup engine in a process of its own, so that its peak RSS is its own."""
+    bench_data.collections_path()
+    from ansible_collections.vectorops.milvus.plugins.module_utils import backup  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection  # pylint: disable=import-outside-toplevel
+    with MilvusConnection(params_of(env)) as conn:
+        conn.connect()
+        started = time.time()
+        result = backup.BackupJob(conn, None, backup_store(env), dict(
+            name=name, collections=[collection], strategy="flush", format="logical", fingerprint=False,
+            check_mode=False)).run()
+        seconds = time.time() - started
+    queue.put((seconds, result["durations"].get("export"), result["totals"]["rows"], result["totals"]["bytes"],
+               resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0))
+
+
+def raw_insert(env, stored, source, target):
+    """The same rows, read from the same Parquet files, inserted in the same batches by plain pymilvus."""
+    import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils import logical  # pylint: disable=import-outside-toplevel
+    client = bench_data.client(env)
+    fields = logical.stored_fields(source["schema"])
+    store = stored.store
+    started = time.time()
+    for item in source["files"]:
+        inserter = logical.Inserter(None, store, stored.paths, "default", target, source["schema"])
+        path = inserter._spool(item)  # pylint: disable=protected-access
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=logical.BATCH_ROWS):
+            client.insert(target, logical.table_to_rows(batch, fields), partition_name=item["partition"])
+    client.flush(target)
+    return time.time() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200000)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--partitions", type=int, default=4)
+    args = parser.parse_args()
+    bench_data.collections_path()
+    from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, restore  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection  # pylint: disable=import-outside-toplevel
+
+    env = bench_data.stack_env()
+    collection = "bench_%dk_%dd" % (args.rows // 1000, args.dim)
+    client = bench_data.ensure_collection(env, collection, args.rows, args.dim, args.partitions)
+    client.load_collection(collection)
+    partitions = client.list_partitions(collection)
+    name = "bench_logical_%s" % uuid.uuid4().hex[:8]
+    store, mstore = backup_store(env), milvus_store(env)
+    targets = []
+    try:
+        raw_s, raw_rows = raw_iterator(env, collection, partitions)
+        queue = multiprocessing.get_context("spawn").Queue()
+        child = multiprocessing.get_context("spawn").Process(target=export_in_child, args=(env, collection, name, queue))
+        child.start()
+        export_s, export_phase, rows, nbytes, rss = queue.get(timeout=3600)
+        child.join()
+        stored = catalog.require_complete(store, name)
+        source = catalog.collections_of(stored)[0]
+        results = {}
+        with MilvusConnection(params_of(env)) as conn:
+            conn.connect()
+            # (b) floor: an empty collection, then Milvus's own import of the staged files, nothing else
+            floor_target = collection + "_lfloor"
+            targets.append(floor_target)
+            job = restore.RestoreJob(conn, mstore, store, stored, dict(concurrency=4, import_timeout=3600))
+            prefix = mstore.key("bench-logical-stage-%s" % name) + "/"
+            job._stage(dict(segments=[], files=source["files"]), prefix)  # pylint: disable=protected-access
+            job._create(source, "default", floor_target, {})  # pylint: disable=protected-access
+            started = time.time()
+            job._import_files(source, source["files"], "default", floor_target, prefix)  # pylint: disable=protected-access
+            floor_s = time.time() - started
+            job._cleanup_staging(prefix)  # pylint: disable=protected-access
+            for method in ("bulk_import", "insert"):
+                suffix = "_l%s" % method[:3]
+                targets.append(collection + suffix)
+                started = time.time()
+                result = restore.RestoreJob(conn, mstore, store, stored, dict(
+                    suffix=suffix, logical_restore=method, concurrency=4, import_timeout=3600, index_timeout=3600,
+                    load_timeout=600)).run(check_mode=False)
+                results[method] = (time.time() - started, result["collections"][0])
+            # (c) floor: the same rows inserted by plain pymilvus into a collection created the same way
+            raw_target = collection + "_lraw"
+            targets.append(raw_target)
+            job._create(source, "default", raw_target, {})  # pylint: disable=protected-access
+            raw_insert_s = raw_insert(env, stored, source, raw_target)
+    finally:
+        catalog.delete_backup(store, name)
+        for target in targets:
+            if client.has_collection(target):
+                client.drop_collection(target)
+    print("\nLogical benchmark: %d rows x %d dims, %d partitions, %.1f MiB of Parquet" % (
+        rows, args.dim, args.partitions, nbytes / 1048576.0))
+    print("| run | seconds | ratio | goal | rows |")
+    print("|---|---|---|---|---|")
+    print("| (a) raw query_iterator, same fields | %.2f | 1.00 | | %d |" % (raw_s, raw_rows))
+    print("| (a) logical export (engine, whole backup) | %.2f | %.2f | <= 1.3 | %d |" % (export_s, export_s / raw_s, rows))
+    print("| (a) logical export, export phase only | %.2f | %.2f | <= 1.3 | |" % (export_phase, export_phase / raw_s))
+    print("| (b) Milvus's import of the staged files | %.2f | 1.00 | | |" % floor_s)
+    seconds, entry = results["bulk_import"]
+    print("| (b) restore, logical_restore=bulk_import | %.2f | %.2f | <= 1.2 | %d |"
+          % (seconds, seconds / floor_s, entry["rows_restored"]))
+    print("| (c) raw batched insert of the same rows | %.2f | 1.00 | | |" % raw_insert_s)
+    seconds, entry = results["insert"]
+    print("| (c) restore, logical_restore=insert | %.2f | %.2f | <= 1.3 | %d |"
+          % (seconds, seconds / raw_insert_s, entry["rows_restored"]))
+    print("\nexport peak RSS: %.1f MiB (goal < 400 MiB, not growing with rows)" % rss)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
