@@ -15,6 +15,21 @@ STACK = [sys.executable, os.path.join(REPO, "tests", "stack", "stack.py")]
 COLLECTIONS_DIR = os.path.join(tempfile.gettempdir(), "vectorops-bench-collections-%d" % os.getuid())
 
 
+def collection_arguments(doc, *extra):
+    """Parse --rows/--dim/--partitions (and ``extra``: (flag, default) int options) for a benchmark script."""
+    import argparse  # pylint: disable=import-outside-toplevel
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, default in (("--rows", 200000), ("--dim", 128), ("--partitions", 4)) + extra:
+        parser.add_argument(flag, type=int, default=default)
+    return parser.parse_args()
+
+
+def bench_collection(env, args):
+    """(name, client) of the benchmark collection for ``args`` (created or reused)."""
+    collection = "bench_%dk_%dd" % (args.rows // 1000, args.dim)
+    return collection, ensure_collection(env, collection, args.rows, args.dim, args.partitions)
+
+
 def stack_env():
     """Start the stack if needed; return its environment variables."""
     import json  # pylint: disable=import-outside-toplevel

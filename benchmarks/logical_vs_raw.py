@@ -16,7 +16,6 @@ On the local stack (Milvus 2.3.5 + SeaweedFS on loopback), with the collection o
 Usage: .venv/bin/python benchmarks/logical_vs_raw.py [--rows 200000 --dim 128 --partitions 4]
 """
 
-import argparse
 import multiprocessing
 import resource
 import sys
@@ -95,18 +94,13 @@ def raw_insert(env, stored, source, target):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=200000)
-    parser.add_argument("--dim", type=int, default=128)
-    parser.add_argument("--partitions", type=int, default=4)
-    args = parser.parse_args()
+    args = bench_data.collection_arguments(__doc__)
     bench_data.collections_path()
     from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, restore  # pylint: disable=import-outside-toplevel
     from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection  # pylint: disable=import-outside-toplevel
 
     env = bench_data.stack_env()
-    collection = "bench_%dk_%dd" % (args.rows // 1000, args.dim)
-    client = bench_data.ensure_collection(env, collection, args.rows, args.dim, args.partitions)
+    collection, client = bench_data.bench_collection(env, args)
     client.load_collection(collection)
     partitions = client.list_partitions(collection)
     name = "bench_logical_%s" % uuid.uuid4().hex[:8]

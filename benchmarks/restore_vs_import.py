@@ -13,7 +13,6 @@ Prints seconds, the import phase and ratios to (a).
 Usage: .venv/bin/python benchmarks/restore_vs_import.py [--rows 200000 --dim 128 --partitions 4 --concurrency 4]
 """
 
-import argparse
 import sys
 import time
 import uuid
@@ -42,19 +41,13 @@ def floor(conn, backup, source, target, concurrency):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=200000)
-    parser.add_argument("--dim", type=int, default=128)
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=4)
-    args = parser.parse_args()
+    args = bench_data.collection_arguments(__doc__, ("--concurrency", 4))
     bench_data.collections_path()
     from ansible_collections.vectorops.milvus.plugins.module_utils import backup, catalog, restore  # pylint: disable=import-outside-toplevel
     from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection  # pylint: disable=import-outside-toplevel
 
     env = bench_data.stack_env()
-    collection = "bench_%dk_%dd" % (args.rows // 1000, args.dim)
-    client = bench_data.ensure_collection(env, collection, args.rows, args.dim, args.partitions)
+    collection, client = bench_data.bench_collection(env, args)
     params = dict(uri=env["MILVUS_URI"], user=env["MILVUS_USER"], password=env["MILVUS_PASSWORD"], db_name="default",
                   timeout=60)
     run_id = uuid.uuid4().hex[:8]
