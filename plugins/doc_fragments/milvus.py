@@ -68,6 +68,9 @@ options:
     description:
       - Seconds to wait for the connection and for each single Milvus call.
       - Long operations (flush, import) have their own timeouts.
+      - A connection dropped while it is being opened (a server restarting, a gRPC GOAWAY such as
+        C(Too many pings)) is tried again up to 3 times while half of this timeout is left; wrong
+        credentials fail at once.
       - If not set, the environment variable E(MILVUS_TIMEOUT) is used.
     type: float
     default: 30

@@ -3,8 +3,8 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Connection to a Milvus server (engine side: no Ansible imports).
 
-One :class:`MilvusConnection` per task. It opens one pymilvus ``MilvusClient`` per database
-(they share the gRPC channel), gives access to the raw gRPC stub for calls pymilvus does not
+One :class:`MilvusConnection` per task. It opens one pymilvus ``MilvusClient`` per database, each on
+its own (dedicated) gRPC channel, gives access to the raw gRPC stub for calls pymilvus does not
 expose, and turns every failure into a :class:`VectoropsError` with a readable message.
 """
 
@@ -41,6 +41,10 @@ CONNECTION_KEYS = ("uri", "token", "user", "password", "db_name", "ca_cert", "cl
                    "client_key", "server_name", "timeout")
 DEFAULT_URI = "http://localhost:19530"
 DEFAULT_DB = "default"
+# A connection dropped while it is being opened (a server's GOAWAY "Too many pings" for an idle channel, a
+# restart) is tried again, at most this many times in all, within the task's timeout.
+CONNECT_ATTEMPTS = 3
+CONNECT_BACKOFF = 0.5  # seconds before the second attempt; doubled for each further one
 # Milvus status codes that mean "the thing you named does not exist".
 NOT_FOUND_CODES = (100, 200, 800)  # collection, partition, database not found
 
@@ -95,7 +99,9 @@ class MilvusConnection:
         p = self.params
         if "://" not in self.full_uri:
             raise InputError("uri must look like http://host:19530 or https://host:443, got %r" % self.uri)
-        kwargs = dict(uri=self.full_uri, timeout=self.timeout)
+        # dedicated: pymilvus otherwise shares one channel among every client of the process with the same
+        # address and credentials and, after 30 s idle, repairs it in place; one task's channel is its own.
+        kwargs = dict(uri=self.full_uri, timeout=self.timeout, dedicated=True)
         if p["token"]:
             kwargs["token"] = p["token"]
         elif p["user"] or p["password"]:
@@ -153,15 +159,30 @@ class MilvusConnection:
         """The MilvusClient for ``db_name`` (default: the task's db_name)."""
         db = db_name or self.default_db
         if db not in self._clients:
-            kwargs = dict(self._client_kwargs, db_name=db)
-            started = time.monotonic()
+            self._clients[db] = self._open(db)
+        return self._clients[db]
+
+    def _open(self, db):
+        """A new MilvusClient for ``db``; a connection dropped while opening is tried again (CONNECT_ATTEMPTS)
+        as long as the timeout leaves room, anything else fails at once."""
+        kwargs = dict(self._client_kwargs, db_name=db)
+        started = time.monotonic()
+        attempt = 1
+        while True:
             try:
-                self._clients[db] = MilvusClient(**kwargs)
+                return MilvusClient(**kwargs)
             except Exception as exc:  # pylint: disable=broad-except
                 if milvus_code(exc) == 800 or "database not found" in error_text(exc):
                     raise NotFoundError("database %r does not exist on Milvus at %s" % (db, self.uri))
-                raise self.describe_connect_error(exc, time.monotonic() - started)
-        return self._clients[db]
+                error = self.describe_connect_error(exc, time.monotonic() - started)
+                pause = CONNECT_BACKOFF * 2 ** (attempt - 1)
+                if error.details.get("reason") != "unreachable":
+                    raise error
+                if attempt == CONNECT_ATTEMPTS or time.monotonic() - started + pause > 0.5 * self.timeout:
+                    error.details["attempts"] = attempt
+                    raise error
+            time.sleep(pause)
+            attempt += 1
 
     def connect(self):
         """Open the default database's client now, so connection problems surface first."""

@@ -86,6 +86,47 @@ def test_a_connection_refused_at_once_does_not_claim_the_whole_timeout():
     assert "cannot reach Milvus at http://127.0.0.1:19530 within 5s: deadline" in waited.message
 
 
+class FlakyClientFactory:
+    """Stands in for pymilvus.MilvusClient: raises ``failures`` (pymilvus-wrapped gRPC errors) in turn, then
+    returns a client. The real failure it models came from CI's fault suite: a channel dropped by the server
+    with GOAWAY "Too many pings" while pymilvus opened the next client on it."""
+
+    def __init__(self, *failures):
+        self.failures, self.calls = list(failures), []
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        if self.failures:
+            raise self.failures.pop(0)
+        return "client"
+
+
+def test_a_connection_dropped_while_opening_is_tried_again_within_the_timeout(monkeypatch):
+    pauses = []
+    monkeypatch.setattr(milvus.time, "sleep", pauses.append)
+    factory = FlakyClientFactory(wrapped(grpc.StatusCode.UNAVAILABLE, "Too many pings"))
+    monkeypatch.setattr(milvus, "MilvusClient", factory)
+    conn = milvus.MilvusConnection(params(timeout=60))
+    assert conn.client() == "client" and pauses == [milvus.CONNECT_BACKOFF]
+    assert [c["dedicated"] for c in factory.calls] == [True, True]  # never a channel shared with other clients
+
+
+def test_a_server_that_keeps_refusing_fails_after_the_last_attempt_and_credentials_at_once(monkeypatch):
+    pauses = []
+    monkeypatch.setattr(milvus.time, "sleep", pauses.append)
+    refused = [wrapped(grpc.StatusCode.UNAVAILABLE, "Connection refused") for _ in range(milvus.CONNECT_ATTEMPTS)]
+    monkeypatch.setattr(milvus, "MilvusClient", FlakyClientFactory(*refused))
+    with pytest.raises(MilvusConnectionError, match="it refused or dropped the connection; timeout 60s") as failed:
+        milvus.MilvusConnection(params(timeout=60)).client()
+    assert failed.value.details["attempts"] == milvus.CONNECT_ATTEMPTS and pauses == [0.5, 1.0]
+    del pauses[:]
+    monkeypatch.setattr(milvus, "MilvusClient",
+                        FlakyClientFactory(wrapped(grpc.StatusCode.UNAUTHENTICATED, "auth check failure")))
+    with pytest.raises(MilvusConnectionError, match="rejected the credentials") as failed:
+        milvus.MilvusConnection(params(timeout=60, user="root", password="bad")).client()
+    assert "attempts" not in failed.value.details and pauses == []
+
+
 def test_operation_errors():
     conn = milvus.MilvusConnection(params())
     err = conn.operation_error("describe collection x", MilvusException(code=100, message="collection not found"))
