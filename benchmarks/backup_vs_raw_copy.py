@@ -98,13 +98,13 @@ def run_measured(cmd, env=None):
 
 
 def planned_objects(collection):
-    from ansible_collections.vectorops.milvus.plugins.module_utils import backup  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils import backup, binlog_format  # pylint: disable=import-outside-toplevel
     from ansible_collections.vectorops.milvus.plugins.module_utils.describe import describe_collection  # pylint: disable=import-outside-toplevel
     from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection  # pylint: disable=import-outside-toplevel
     with MilvusConnection(connection_params()) as conn:
         desc = describe_collection(conn, "default", collection, exact_count=False, segments=True)
-        job = backup.BackupJob(conn, store_from_env("MILVUS_STORAGE", root="files"), store_from_env("BACKUP_STORAGE"),
-                               dict(name="plan_only"))
+        job = binlog_format.BinlogBackup(backup.BackupJob(
+            conn, store_from_env("MILVUS_STORAGE", root="files"), store_from_env("BACKUP_STORAGE"), dict(name="plan_only")))
         plan = job._plan_segments(backup.CollectionPlan(desc, "x"))  # pylint: disable=protected-access
     return [(obj.key, obj.size) for seg in plan.segments.values()
             for objs in list(seg.insert.values()) + [seg.delta] for obj in objs]

@@ -33,21 +33,29 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import concurrent.futures
 import json
 import os
 import tempfile
 import time
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import fingerprint
+from ansible_collections.vectorops.milvus.plugins.module_utils import fingerprint, layout, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import normalize_schema
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
+    InputError,
     MilvusOperationError,
     MissingLibraryError,
     VectoropsError,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import row_check_moment
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import wait_for_import
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingReader
 
+try:
+    from pymilvus.grpc_gen import milvus_pb2
+except ImportError:  # pragma: no cover - MilvusConnection reports the missing library
+    milvus_pb2 = None
 try:
     import pyarrow
     from pyarrow import parquet
@@ -58,6 +66,7 @@ else:
     PYARROW_ERROR = None
 
 LOGICAL = "logical"  # backup-relative folder of the Parquet files
+LOGICAL_METHODS = ("auto", "bulk_import", "insert")  # milvus_restore logical_restore
 EXPORTED = "EXPORTED.json"
 META_COLUMN = "$meta"
 BATCH_ROWS = 4096  # rows per query and per insert (Milvus caps a query at 16384)
@@ -559,3 +568,236 @@ class Inserter:
                 self.retries += 1
                 time.sleep(delay)
                 delay *= 2
+
+
+class LogicalBackup:
+    """The logical format of one BackupJob (the interface binlog_format.BinlogBackup also has): rows read
+    through the public API into Parquet; the export record gives each plan its rows and verification data."""
+
+    name = "logical"
+    prefix = LOGICAL  # where its objects live in the backup folder
+    meta_format = manifest.LOGICAL_META_FORMAT  # milvus-backup's meta "format": vectorops.milvus restores it
+    needs_segments = False
+
+    def __init__(self, job):
+        self.job = job
+        self.conn, self.store, self.paths, self.opts = job.conn, job.store, job.paths, job.opts
+        self.timer, self.progress, self.copied, self.plans = job.timer, job.progress, job.copied, job.plans
+
+    def preflight(self, selected):
+        """Nothing beyond the backup store: rows come through the public API."""
+
+    def start(self, selected):
+        """No GC to pause and nothing to flush: a query reads what is written."""
+
+    def planned(self, plan):
+        """The read timestamp is the export's, known only once it ran."""
+
+    def predict(self, plan):
+        return dict(segments=0, rows=plan.desc["row_count"], objects=0, bytes=0)
+
+    def renew(self):
+        """Nothing held on the server."""
+
+    def renew_every(self):
+        return 600
+
+    def stop(self):
+        """Nothing held on the server."""
+
+    def copy(self):
+        """Export every planned collection as Parquet; verification data come from the export."""
+        exporter = Exporter(self.conn, self.store, self.paths, attempts=int(self.opts.get("consistency_attempts", 5)),
+                            check=self.progress.check)
+        for plan in self.plans:
+            if self.opts.get("fingerprint", True):
+                with self.timer.phase("golden_queries"):
+                    self.job.golden_candidates(plan)
+            watch = set(pk for query in plan.golden for pk, _distance in query["candidates"])
+            with self.timer.phase("export"):
+                record = exporter.export(plan.desc, watch)
+            plan.export = record
+            plan.live_rows = record["rows"]
+            plan.attempts = record.get("attempts", 0)
+            plan.flush_ts = record["read_timestamp"]  # the backup's point in time (None on Milvus Lite)
+            plan.log_source = None
+            for item in record["files"]:
+                self.copied[item["key"]] = dict(size=item["size"], sha256=item["sha256"],
+                                                sha256_source="read-back" if record["reused"] else "streamed",
+                                                method="reused" if record["reused"] else "exported",
+                                                source="query %s" % plan.label)
+            skipped = list(plan.skipped)
+            golden = []
+            if record["reused"]:
+                skipped.append("export finished by an earlier, interrupted run: no golden queries")
+            else:
+                golden = fingerprint.golden_queries_at_cut(plan.golden, set(record["found"]))
+            plan.verification = None if not self.opts.get("fingerprint", True) else dict(
+                measured_at=layout.iso(layout.utcnow()), measured_from="export",
+                read_timestamp=record["read_timestamp"], pk_fingerprint=record["pk_fingerprint"],
+                content_fingerprint=record["content_fingerprint"], golden_queries=golden, skipped=skipped)
+
+    def consistency(self, consistency):
+        """The manifest's consistency section: how each collection's rows were read as of one moment."""
+        if self.opts["strategy"] == "meta_only":
+            return
+        pinned = all(p.export["snapshot"] for p in self.plans)
+        consistency["strategy"] = "snapshot_read" if pinned else "stable_read"
+        consistency["note"] = (
+            "logical format: each collection's rows were read as of one timestamp (its read_timestamp), in every "
+            "partition, so rows written or deleted during the export are wholly out" if pinned else
+            "logical format from a server that does not pin reads to a timestamp (Milvus 2.3, Milvus Lite): each "
+            "collection's primary keys were read again after its export and matched (it did not change)")
+
+    def entry(self, plan, partitions):
+        """The logical parts of a collection's manifest entry; fills each partition's row count."""
+        for part in partitions:
+            part["segments"] = []
+            part["row_count"] = 0
+        if plan.export is None:  # metadata-only
+            return dict(logical=None, segments=[], row_count=0, backup_timestamp=0, binlog_source=None,
+                        orphan_binlogs_skipped=0, objects=0, bytes=0)
+        files = plan.export["files"]
+        for part in partitions:
+            part["row_count"] = sum(f["rows"] for f in files if f["partition"] == part["name"])
+        keys = ("read_timestamp", "read_timestamp_source", "snapshot", "attempts", "columns", "content_fingerprint")
+        export = dict((k, plan.export[k]) for k in keys)
+        export["files"] = [dict((k, f[k]) for k in ("key", "partition", "rows", "size")) for f in files]
+        return dict(logical=export, segments=[], row_count=plan.export["rows"],
+                    backup_timestamp=plan.export.get("read_timestamp") or 0, binlog_source=None,
+                    orphan_binlogs_skipped=0, objects=len(files), bytes=sum(f["size"] for f in files))
+
+
+def logical_method(requested, milvus_store, server_is_lite):
+    """How a logical backup goes in: Milvus's bulk import of the Parquet files (needs Milvus's bucket) or
+    batched inserts (any server)."""
+    requested = requested or "auto"
+    if requested == "bulk_import" and (milvus_store is None or server_is_lite):
+        raise InputError("logical_restore=bulk_import needs Milvus's bucket (milvus_storage) and a server with bulk "
+                         "import (not Milvus Lite); use logical_restore=insert or auto")
+    if requested == "auto":
+        return "bulk_import" if milvus_store is not None and not server_is_lite else "insert"
+    return requested
+
+
+def partition_key_field(src):
+    """Name of the partition-key field of a backed-up schema, or None (its rows then name their partition)."""
+    return next((f.get("name") for f in src["schema"].get("fields", []) if f.get("is_partition_key")), None)
+
+
+class LogicalRestore:
+    """The logical format of one RestoreJob (the interface binlog_format.BinlogRestore also has): the
+    Parquet files go in by Milvus's own bulk import, or by batched inserts into any server."""
+
+    name = "logical"
+    index_fallback = True  # another kind of server may know fewer index types (Milvus Lite)
+    requires_milvus_storage = False  # insert works without it
+
+    def __init__(self, job):
+        self.job = job
+        self.conn, self.opts, self.backup = job.conn, job.opts, job.backup
+        self.method = None  # metadata only: no rows go in
+        if not self.opts.get("meta_only"):
+            self.method = logical_method(self.opts.get("logical_restore"), job.milvus_store, job.lite)
+
+    @property
+    def reads_milvus_bucket(self):
+        """Bulk import reads the files from Milvus's bucket; inserts read them from the backup."""
+        return self.method == "bulk_import"
+
+    def preflight(self):
+        """Rows through the public API go into any Milvus, older ones included."""
+
+    def check(self, src):
+        """Every collection a logical backup holds can be restored."""
+
+    def schema(self, raw, fields):
+        """The rows carry their primary keys: a restored auto_id collection keeps them, so its primary key field
+        is created without autoID (new inserts then name their keys)."""
+        for field in fields:
+            if field.get("is_primary_key"):
+                field["autoID"] = False
+        raw["autoID"] = False
+
+    def check_created(self, db, name, want, have):
+        """Rows are matched to fields by name: any field ids do."""
+
+    def marker_fields(self):
+        """What a new target's restore marker records: an insert restore's checkpoint (files done)."""
+        return dict(method="insert", inserted={}) if self.method == "insert" else {}
+
+    def resumable(self, unfinished, src):
+        """Why the unfinished target a dead run left can be resumed rather than restored again, or None."""
+        if unfinished.get("method") != "insert":
+            return None
+        return ("left unfinished by an insert restore that ended (%d of %d files in): inserting goes on from there"
+                % (len(unfinished.get("inserted") or {}), len(src.get("files") or [])))
+
+    def expected(self, src):
+        if src.get("live_row_count") is not None:
+            return src["live_row_count"], True
+        return src.get("row_count"), False
+
+    def load(self, plan, db, name, prefix, fields, phases):
+        """Put the rows in; what the job needs next (import jobs or insert counts, indexes built, when to count)."""
+        outcome = dict(import_jobs=[], inserted=None, indexes=None, moment=row_check_moment([]))
+        if not plan["files"]:
+            return outcome
+        if self.method == "bulk_import":
+            with phases.phase("import"):
+                outcome["import_jobs"] = self._import_files(plan["source"], plan["files"], db, name, prefix)
+            return outcome
+        # Inserted rows are checked for by query when a run resumes, which needs the collection indexed and
+        # loaded first.
+        with phases.phase("index"):
+            outcome["indexes"] = self.job._indexes(plan["source"], db, name) if plan["action"] != "resume" else []  # pylint: disable=protected-access
+        with phases.phase("load"):
+            self.job._load(dict(plan["source"], load_state="Loaded"), db, name, True, force=True)  # pylint: disable=protected-access
+        with phases.phase("insert"):
+            outcome["inserted"] = self._insert_files(plan, db, name, fields)
+        outcome["moment"] = "after_load"
+        return outcome
+
+    def _import_files(self, src, files, db, name, prefix):
+        """Milvus's own Parquet import of a logical backup's files, one job per file, into its partition."""
+        timeout = float(self.opts.get("import_timeout", 3600))
+        deadline = time.time() + timeout
+        partition_key = bool(partition_key_field(src))
+
+        def run(item):
+            path = prefix + item["key"]
+            request = milvus_pb2.ImportRequest(db_name=db, collection_name=name, files=[path],
+                                               partition_name="" if partition_key else (item.get("partition") or ""))
+            what = "import of %s into %s.%s" % (item["key"], db, name)
+            resp = self.conn.rpc(what, "Import", request, db_name=db)
+            tasks = [wait_for_import(self.conn, db, task, what, deadline, timeout) for task in resp.tasks]
+            return dict(file=item["key"], stage="logical", partition_name=item.get("partition"), rows=item["rows"],
+                        files=[path], options={}, tasks=tasks)
+
+        jobs, errors = [], []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
+            for future in concurrent.futures.as_completed([pool.submit(run, item) for item in files]):
+                try:
+                    jobs.append(future.result())
+                except VectoropsError as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
+        return sorted(jobs, key=lambda j: j["file"])
+
+    def _insert_files(self, plan, db, name, fields):
+        """Batched inserts of a logical backup's rows; the checkpoint (files done) lives in the restore marker,
+        so a run that dies resumes with the next file and skips the keys of its last batch that went in."""
+        src = plan["source"]
+        checkpoint = dict((fields or {}).get("inserted") or {})
+
+        def save(done):
+            fields["inserted"] = dict(done)
+            self.job.save_marker(db, name, fields)
+
+        files = [dict(f, partition=None) if partition_key_field(src) else f for f in plan["files"]]
+        inserter = Inserter(self.conn, self.job.backup_store, self.backup.paths, db, name, src["schema"], save=save)
+        rows, skipped = inserter.run(files, checkpoint, resume=plan["action"] == "resume")
+        self.conn.call("flush %s.%s" % (db, name), self.conn.client(db).flush, name)
+        return dict(rows=rows, skipped_present=skipped, files=len(files), files_resumed_after=len(checkpoint),
+                    rate_limit_retries=inserter.retries)

@@ -24,6 +24,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     MissingLibraryError,
     NotFoundError,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import wait_until
 
 try:
     import grpc
@@ -45,6 +46,7 @@ DEFAULT_DB = "default"
 # restart) is tried again, at most this many times in all, within the task's timeout.
 CONNECT_ATTEMPTS = 3
 CONNECT_BACKOFF = 0.5  # seconds before the second attempt; doubled for each further one
+IMPORT_DONE, IMPORT_FAILED, IMPORT_FAILED_CLEANED = 6, 1, 7  # common.ImportState of GetImportState
 # Milvus status codes that mean "the thing you named does not exist".
 NOT_FOUND_CODES = (100, 200, 800)  # collection, partition, database not found
 
@@ -362,3 +364,22 @@ def describe_collection_proto(conn, db_name, collection_name):
     request = milvus_pb2.DescribeCollectionRequest(db_name=db_name, collection_name=collection_name)
     return conn.rpc("describe collection %s.%s" % (db_name, collection_name), "DescribeCollection",
                     request, db_name=db_name)
+
+
+def wait_for_import(conn, db, task, what, deadline, import_timeout):
+    """Await one bulk-import task (GetImportState) until it completes, fails (its reason in the message) or
+    ``deadline`` (time.time()) passes; ``what`` names the import ("import of segment 7 into db.c")."""
+    last = {}
+
+    def finished():
+        state = conn.rpc("import state", "GetImportState", milvus_pb2.GetImportStateRequest(task=task), db_name=db)
+        last.update(state=common_pb2.ImportState.Name(state.state), info=dict((kv.key, kv.value) for kv in state.infos))
+        if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
+            reason = last["info"].get("failed_reason") or "no reason"
+            raise MilvusOperationError("%s failed (task %s): %s" % (what, task, reason))
+        return state.state == IMPORT_DONE and dict(task=task, state="Completed", rows=state.row_count)
+
+    return wait_until(finished, max(0.0, deadline - time.time()),
+                      lambda: "%s did not finish within import_timeout=%ss (task %s, state %s, progress %s%%)"
+                      % (what, int(import_timeout), task, last.get("state", "unknown"),
+                         last.get("info", {}).get("progress_percent", "?")))

@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: vectorops.milvus contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""Restore binlog backups into Milvus (engine side): milvus_restore's logic.
+"""Restore backups into Milvus (engine side): milvus_restore's logic. This file orchestrates; each format
+puts the rows in (binlog_format.BinlogRestore: Milvus imports the segments; logical.LogicalRestore: the
+Parquet files are bulk imported or inserted).
 
 Per selected collection of a complete backup (ours or milvus-backup's):
 
@@ -12,8 +14,8 @@ Per selected collection of a complete backup (ours or milvus-backup's):
 3. create the database, the collection with the backed-up schema (raw proto: field order, ids,
    types, primary key, auto_id, dynamic field, partition key, shards, consistency level,
    properties) and its partitions;
-4. import: one bulk import per segment with ``backup=true`` (insert and delta logs), bounded
-   parallelism, each job awaited with a timeout;
+4. the rows, by the backup's format: one backup-mode bulk import per segment (binlog), or the Parquet
+   files by bulk import or batched inserts (logical), each job awaited with a timeout;
 5. verify row counts, then build indexes, restore the load state and the aliases, and mark the
    collection with the backup it came from (``vectorops.restored_from``), which makes a second run a
    no-op. A collection whose restore fails is dropped again.
@@ -35,10 +37,9 @@ import base64
 import concurrent.futures
 import re
 import threading
-import time
 import uuid
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout, logical
+from ansible_collections.vectorops.milvus.plugins.module_utils import binlog_format, catalog, layout, logical
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
@@ -47,12 +48,6 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     VectoropsError,
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.features import has_feature
-from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import (
-    STAGES,
-    plan_imports,
-    row_check_moment,
-    unsupported_segments,
-)
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, describe_collection_proto
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
 from ansible_collections.vectorops.milvus.plugins.module_utils.progress import HEARTBEAT_SECONDS, writer_state
@@ -81,20 +76,12 @@ SUFFIX_RE = re.compile(r"^[A-Za-z0-9_]+$")
 FUNC_RUNTIME_CHECK = "disable_func_runtime_check"
 # Database properties a restore does not set on a database it creates (prefixes).
 NOT_RESTORED_DB_PROPERTIES = ("database.force.deny.", "cipher.")
-IMPORT_DONE, IMPORT_FAILED, IMPORT_FAILED_CLEANED = 6, 1, 7
-LOGICAL_METHODS = ("auto", "bulk_import", "insert")
-
-
-def logical_method(requested, milvus_store, server_is_lite):
-    """How a logical backup goes in: Milvus's bulk import of the Parquet files (needs Milvus's bucket) or
-    batched inserts (any server)."""
-    requested = requested or "auto"
-    if requested == "bulk_import" and (milvus_store is None or server_is_lite):
-        raise InputError("logical_restore=bulk_import needs Milvus's bucket (milvus_storage) and a server with bulk "
-                         "import (not Milvus Lite); use logical_restore=insert or auto")
-    if requested == "auto":
-        return "bulk_import" if milvus_store is not None and not server_is_lite else "insert"
-    return requested
+# Each format puts the data in behind one interface (the job orchestrates naming, conflicts, staging, DDL,
+# indexes, load, aliases, marks, safe replace): preflight(), check(src), schema(raw, fields),
+# check_created(db, name, want, have), marker_fields(), resumable(unfinished, src), expected(src),
+# load(plan, db, name, prefix, fields, phases); attributes name, method, index_fallback, reads_milvus_bucket,
+# requires_milvus_storage.
+RESTORE_FORMATS = {"binlog": binlog_format.BinlogRestore, "logical": logical.LogicalRestore}
 
 
 # ------------------------------------------------------------------ naming
@@ -176,9 +163,8 @@ class RestoreJob:
             # Milvus Lite has no bucket (and gives every collection id 0, so records keyed by id would collide):
             # a milvus_storage configured for other servers is not Lite's; its marks live in its properties.
             milvus_store = self.milvus_store = None
-        self.method = None
-        if backup.data_format == "logical" and not options.get("meta_only"):
-            self.method = logical_method(options.get("logical_restore"), milvus_store, self.lite)
+        self.data = RESTORE_FORMATS[backup.data_format](self)
+        self.method = self.data.method
         self.state = RestoreState(conn, milvus_store, self.warn)
         self.run_fields = run_fields(self.restore_id, self.marker)
         self.recovered = []
@@ -197,10 +183,8 @@ class RestoreJob:
         suffix = self.opts.get("suffix") or ""
         plans, seen = [], {}
         for src in selected:
-            problem = unsupported_segments(src["segments"])
-            if problem and not self.opts.get("meta_only"):
-                raise VectoropsError("backup %r cannot restore %s.%s: %s; nothing was created"
-                                     % (self.backup.name, src["db_name"], src["name"], problem), reason="unsupported")
+            if not self.opts.get("meta_only"):
+                self.data.check(src)
         for src in selected:
             db, name = target_of(src["db_name"], src["name"], renames, suffix)
             validate_name("database", db)
@@ -220,11 +204,9 @@ class RestoreJob:
         action, reason = "create", None
         if exists:
             unfinished = self.state.unfinished(db, name)
-            if unfinished and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0] \
-                    and unfinished.get("method") == "insert":
-                done = len(unfinished.get("inserted") or {})
-                action, reason = "resume", ("left unfinished by an insert restore that ended (%d of %d files in): "
-                                            "inserting goes on from there" % (done, len(src.get("files") or [])))
+            dead = bool(unfinished) and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0]
+            if dead and self.data.resumable(unfinished, src):
+                action, reason = "resume", self.data.resumable(unfinished, src)
             elif unfinished and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0]:
                 # Only in check mode: a real run has dropped it during recovery.
                 action, reason = "resume", "left unfinished by a run that ended: would be dropped and restored again"
@@ -260,7 +242,7 @@ class RestoreJob:
     def staging_needed(self):
         """Milvus imports only from its own bucket: anything else is copied there first (logical backups
         restored by insert are read from where they are)."""
-        if self.opts.get("meta_only") or self.method == "insert":
+        if self.opts.get("meta_only") or not self.data.reads_milvus_bucket:
             return False
         same_bucket = (isinstance(self.backup_store, S3Store) and isinstance(self.milvus_store, S3Store)
                        and self.backup_store.same_endpoint(self.milvus_store)
@@ -268,13 +250,7 @@ class RestoreJob:
         return not same_bucket
 
     def preflight(self):
-        if self.backup.data_format == "logical":
-            return  # rows through the public API go into any Milvus, older ones included
-        backup_version = layout.parse_version(self.backup.summary().get("milvus_version"))
-        if backup_version and self.version and backup_version[:2] > self.version[:2]:
-            raise VectoropsError("backup %r comes from Milvus %s, newer than the target's %s: restore into the same or "
-                                 "a newer Milvus version" % (self.backup.name, self.backup.summary()["milvus_version"],
-                                                             "%d.%d.%d" % self.version))
+        self.data.preflight()
 
     # -------------------------------------------------------------- run
     def run(self, check_mode):
@@ -367,7 +343,7 @@ class RestoreJob:
         src = plan["source"]
         return dict(source="%s.%s" % (src["db_name"], src["name"]), target="%s.%s" % (plan["db_name"], plan["name"]),
                     action=plan["action"], reason=plan["reason"], segments=len(plan["segments"]),
-                    format=src.get("format", "binlog"), method=self.method if src.get("format") == "logical" else "import",
+                    format=self.data.name, method=self.method,
                     objects=plan["objects"], bytes=plan["bytes"], rows_expected=self._expected(src)[0],
                     partitions=len(src["partitions"]), indexes=len(src["indexes"]) if self.opts.get("restore_index", True) else 0,
                     load=self._wants_load(src), aliases=src["aliases"] if self.opts.get("restore_aliases", True) else [])
@@ -385,7 +361,6 @@ class RestoreJob:
             work_name = ("%s%s%s" % (final_name, TEMP_INFIX, self.restore_id))[:255]
         created = False
         prefix = self.backup.paths.prefix
-        inserting = bool(plan["files"]) and self.method == "insert"
         if plan["segments"] or plan["files"]:
             # Staging and the checksum checks come before any DDL: a damaged backup creates nothing, and no
             # damaged object reaches Milvus (Milvus 2.3 crashes on a binlog whose Parquet CRC does not match).
@@ -410,34 +385,18 @@ class RestoreJob:
                     created = False
                 elif plan["action"] != "import_into_existing":
                     role = "temp" if plan["action"] == "replace" else "target"
-                    fields = dict(self.run_fields, role=role, final=final_name, state="importing")
-                    if inserting:
-                        fields.update(method="insert", inserted={})
+                    fields = dict(self.run_fields, role=role, final=final_name, state="importing",
+                                  **self.data.marker_fields())
                     self._create(src, final_db, work_name, fields)
                     self.working[(final_db, work_name)] = fields
                     created = True
                 else:
                     self._check_existing_schema(src, final_db, work_name)
-            jobs = []
-            indexes = None
-            inserted = None
-            if plan["segments"]:
-                with phases.phase("import"):
-                    jobs = self._import(src, plan["segments"], final_db, work_name, prefix)
-            elif plan["files"] and not inserting:
-                with phases.phase("import"):
-                    jobs = self._import_files(src, plan["files"], final_db, work_name, prefix)
-            elif inserting:
-                # Inserted rows are checked for by query when a run resumes, which needs the collection
-                # indexed and loaded first.
-                with phases.phase("index"):
-                    indexes = self._indexes(src, final_db, work_name) if plan["action"] != "resume" else []
-                with phases.phase("load"):
-                    self._load(dict(src, load_state="Loaded"), final_db, work_name, True, force=True)
-                with phases.phase("insert"):
-                    inserted = self._insert_files(src, plan, final_db, work_name, fields)
+            loaded = self.data.load(plan, final_db, work_name, prefix, fields, phases)
+            jobs, indexes, inserted, moment = (loaded["import_jobs"], loaded["indexes"], loaded["inserted"],
+                                               loaded["moment"])
+            inserting = inserted is not None
             expected, live = self._expected(src)
-            moment = "after_load" if inserting else row_check_moment(plan["segments"])
             rows = self._count(final_db, work_name) if moment == "after_import" else None
             if moment == "after_import":
                 self._check_rows(final_db, work_name, rows, expected, live)
@@ -488,12 +447,7 @@ class RestoreJob:
         """(expected row count, whether it counts live rows): live rows when the backup recorded them."""
         if self.opts.get("meta_only"):
             return 0, True
-        if src.get("live_row_count") is not None:
-            return src["live_row_count"], True
-        if not any(s["objects"] and any(o["key"].startswith("binlogs/delta_log/") for o in s["objects"])
-                   for s in src["segments"]):
-            return src.get("row_count"), False  # no deletes in the backup: every row is live
-        return None, False
+        return self.data.expected(src)
 
     # -------------------------------------------------------------- DDL
     def _ensure_database(self, db, source_db):
@@ -534,13 +488,7 @@ class RestoreJob:
                 value = schema_pb2.ValueField()
                 value.ParseFromString(base64.b64decode(encoded))
                 field["default_value"] = json_format.MessageToDict(value, preserving_proto_field_name=True)
-        if src.get("format") == "logical":
-            # The rows carry their primary keys: a restored auto_id collection keeps them, so its primary key
-            # field is created without autoID (new inserts then name their keys).
-            for field in fields:
-                if field.get("is_primary_key"):
-                    field["autoID"] = False
-            raw["autoID"] = False
+        self.data.schema(raw, fields)
         raw["fields"] = fields
         schema = json_format.ParseDict(raw, schema_pb2.CollectionSchema(), ignore_unknown_fields=True)
         schema.name = name
@@ -562,11 +510,7 @@ class RestoreJob:
         created = describe_collection_proto(self.conn, db, name)
         want = dict((f.name, f.fieldID) for f in schema.fields)
         have = dict((f.name, f.fieldID) for f in created.schema.fields)
-        if src.get("format") != "logical" and want and all(want.values()) and any(have.get(k) != v for k, v in want.items()):
-            self._drop(db, name, quiet=True)
-            raise ConsistencyError("Milvus gave %s.%s field ids %s, the backup's binlogs use %s; binlog import needs them "
-                                   "equal (a schema with gaps from dropped or added fields cannot be restored this way)"
-                                   % (db, name, have, want))
+        self.data.check_created(db, name, want, have)
         if after_create:
             self.state.alter(db, name, after_create)
         if not has_partition_key:
@@ -630,119 +574,9 @@ class RestoreJob:
         except VectoropsError as exc:
             self.warn("could not remove the staging objects under %s: %s" % (self.milvus_store.url(prefix), exc))
 
-    def _import(self, src, segments, db, name, prefix):
-        """Run the planned Import requests stage by stage (data, then partition L0, then collection-wide L0)."""
-        partitions = dict((p["id"], p["name"]) for p in src["partitions"])
-        # The backup's point in time (end_ts): rows and deletes written after it, which the copied segments
-        # may hold, are left out.
-        stages = plan_imports(segments, partitions, self.version, prefix, src.get("cut_timestamp"))
-        timeout = float(self.opts.get("import_timeout", 3600))
-        started = time.time()
-
-        def wait_for_task(seg_id, task):
-            last = {}
-
-            def finished():
-                state = self.conn.rpc("import state", "GetImportState",
-                                      milvus_pb2.GetImportStateRequest(task=task), db_name=db)
-                last.update(state=state, info=dict((kv.key, kv.value) for kv in state.infos))
-                if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
-                    raise MilvusOperationError("import of segment %s into %s.%s failed (task %s): %s"
-                                               % (seg_id, db, name, task,
-                                                  last["info"].get("failed_reason") or "no reason"))
-                return state.state == IMPORT_DONE and dict(task=task, state="Completed", rows=state.row_count)
-
-            def timed_out():
-                return ("import of segment %s into %s.%s did not finish within import_timeout=%ss "
-                        "(task %s, state %s, progress %s%%)"
-                        % (seg_id, db, name, int(timeout), task, common_pb2.ImportState.Name(last["state"].state),
-                           last["info"].get("progress_percent", "?")))
-
-            # One deadline for the whole import phase, shared by every task.
-            return wait_until(finished, max(0.0, started + timeout - time.time()), timed_out)
-
-        def run(stage, spec):
-            seg_id = spec["segments"][0]
-            request = milvus_pb2.ImportRequest(
-                db_name=db, collection_name=name, partition_name=spec["partition_name"], files=spec["files"],
-                options=[common_pb2.KeyValuePair(key=k, value=v) for k, v in spec["options"]])
-            resp = self.conn.rpc("import segment %s into %s.%s" % (seg_id, db, name), "Import", request, db_name=db)
-            return dict(segment=seg_id, segments=spec["segments"], stage=stage, partition_name=spec["partition_name"],
-                        files=spec["files"], options=dict(spec["options"]),
-                        tasks=[wait_for_task(seg_id, task) for task in resp.tasks])
-
-        jobs = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
-            for stage, specs in stages:  # L0 deletes go in only after the rows they delete
-                futures = [pool.submit(run, stage, spec) for spec in specs]
-                errors = []
-                for future in concurrent.futures.as_completed(futures):
-                    try:
-                        jobs.append(future.result())
-                    except VectoropsError as exc:
-                        errors.append(exc)
-                if errors:
-                    raise errors[0]
-        return sorted(jobs, key=lambda j: (STAGES.index(j["stage"]), j["segment"]))
-
-    def _import_files(self, src, files, db, name, prefix):
-        """Milvus's own Parquet import of a logical backup's files, one job per file, into its partition."""
-        timeout = float(self.opts.get("import_timeout", 3600))
-        started = time.time()
-        partition_key = bool(catalog_partition_key(src))
-
-        def wait_for_task(item, task):
-            last = {}
-
-            def finished():
-                state = self.conn.rpc("import state", "GetImportState", milvus_pb2.GetImportStateRequest(task=task),
-                                      db_name=db)
-                last.update(info=dict((kv.key, kv.value) for kv in state.infos))
-                if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
-                    raise MilvusOperationError("import of %s into %s.%s failed (task %s): %s" % (
-                        item["key"], db, name, task, last["info"].get("failed_reason") or "no reason"))
-                return state.state == IMPORT_DONE and dict(task=task, state="Completed", rows=state.row_count)
-
-            return wait_until(finished, max(0.0, started + timeout - time.time()),
-                              lambda: "import of %s into %s.%s did not finish within import_timeout=%ss (progress %s%%)"
-                              % (item["key"], db, name, int(timeout), last.get("info", {}).get("progress_percent", "?")))
-
-        def run(item):
-            path = prefix + item["key"]
-            request = milvus_pb2.ImportRequest(db_name=db, collection_name=name, files=[path],
-                                               partition_name="" if partition_key else (item.get("partition") or ""))
-            resp = self.conn.rpc("import %s into %s.%s" % (item["key"], db, name), "Import", request, db_name=db)
-            tasks = [wait_for_task(item, task) for task in resp.tasks]
-            return dict(file=item["key"], stage="logical", partition_name=item.get("partition"), rows=item["rows"],
-                        files=[path], options={}, tasks=tasks)
-
-        jobs, errors = [], []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4))) as pool:
-            for future in concurrent.futures.as_completed([pool.submit(run, item) for item in files]):
-                try:
-                    jobs.append(future.result())
-                except VectoropsError as exc:
-                    errors.append(exc)
-        if errors:
-            raise errors[0]
-        return sorted(jobs, key=lambda j: j["file"])
-
-    def _insert_files(self, src, plan, db, name, fields):
-        """Batched inserts of a logical backup's rows; the checkpoint (files done) lives in the restore marker,
-        so a run that dies resumes with the next file and skips the keys of its last batch that went in."""
-        checkpoint = dict((fields or {}).get("inserted") or {})
-
-        def save(done):
-            fields["inserted"] = dict(done)
-            self.state.alter(db, name, {RESTORING: encode(fields)})
-
-        files = [dict(f, partition=None) if catalog_partition_key(src) else f for f in plan["files"]]
-        inserter = logical.Inserter(self.conn, self.backup_store, self.backup.paths, db, name, src["schema"],
-                                    save=save)
-        rows, skipped = inserter.run(files, checkpoint, resume=plan["action"] == "resume")
-        self.conn.call("flush %s.%s" % (db, name), self.conn.client(db).flush, name)
-        return dict(rows=rows, skipped_present=skipped, files=len(files), files_resumed_after=len(checkpoint),
-                    rate_limit_retries=inserter.retries)
+    def save_marker(self, db, name, fields):
+        """Record a collection's restore marker fields now (an insert restore's checkpoint)."""
+        self.state.alter(db, name, {RESTORING: encode(fields)})
 
     def _check_rows(self, db, name, rows, expected, live):
         if expected is not None and rows != expected:
@@ -778,7 +612,7 @@ class RestoreJob:
             except MilvusOperationError as exc:
                 # A logical backup may go into another kind of server (Milvus Lite knows fewer index types):
                 # vector indexes fall back to AUTOINDEX; a scalar index only speeds up filters and is left out.
-                if src.get("format") != "logical":
+                if not self.data.index_fallback:
                     raise
                 if index["field_name"] not in vector_fields:
                     self.warn("index %s on %s.%s was not restored: %s (a scalar index; the rows are all there)"
@@ -931,11 +765,6 @@ def objects_of(plan):
     return [obj for seg in plan["segments"] for obj in seg["objects"]] + list(plan.get("files") or [])
 
 
-def catalog_partition_key(src):
-    """Name of the partition-key field of a backed-up schema, or None."""
-    return next((f.get("name") for f in src["schema"].get("fields", []) if f.get("is_partition_key")), None)
-
-
 def damaged(key, actual, expected):
     return ConsistencyError("backup object %s does not match its manifest SHA-256 (%s, manifest %s): the backup is "
                             "damaged; nothing was imported from it" % (key, (actual or "unreadable")[:16], expected[:16]))
@@ -969,11 +798,11 @@ def validate_options(params):
 def restore(params, check_mode, warn=None):
     validate_options(params)
     needs_data = not params.get("meta_only") and params.get("state") != "absent"
-    if (params.get("logical_restore") or "auto") not in LOGICAL_METHODS:
-        raise InputError("logical_restore must be one of %s" % ", ".join(LOGICAL_METHODS))
+    if (params.get("logical_restore") or "auto") not in logical.LOGICAL_METHODS:
+        raise InputError("logical_restore must be one of %s" % ", ".join(logical.LOGICAL_METHODS))
     milvus_store, backup_store = stores_from_params(params, need_backup=True)
     backup = catalog.require_complete(backup_store, params["name"])
-    if needs_data and backup.data_format != "logical":
+    if needs_data and RESTORE_FORMATS[backup.data_format].requires_milvus_storage:
         stores_from_params(params, need_milvus=True)  # a binlog restore needs Milvus's bucket: say so now
     with MilvusConnection(params) as conn:
         conn.connect()

@@ -13,7 +13,7 @@ from pymilvus import DataType, MilvusClient
 
 from conftest import store_for
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import backup, catalog, layout
+from ansible_collections.vectorops.milvus.plugins.module_utils import backup, binlog_format, catalog, layout
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection
 
 
@@ -35,7 +35,7 @@ def fragmented(milvus_client, unique):
     milvus_client.drop_collection(name)
 
 
-def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fragmented, unique):
+def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fragmented, unique, monkeypatch):
     params = dict(uri=stack["MILVUS_URI"], user=stack["MILVUS_USER"], password=stack["MILVUS_PASSWORD"],
                   db_name="default", timeout=30)
     milvus_store = store_for(stack, "MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "files")
@@ -45,7 +45,7 @@ def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fra
     # Milvus's auto-compaction may merge some of the four before this line; two are enough to compact.
     assert len(before) >= 2, before
 
-    class CompactingJob(backup.BackupJob):
+    class CompactingCopy(binlog_format.BinlogBackup):
         compacted = False
 
         def _copy_plans(self, plans, reusable):
@@ -65,7 +65,8 @@ def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fra
                    management_uri=stack["MILVUS_MANAGEMENT_URI"], consistency_attempts=3, check_mode=False)
     try:
         with MilvusConnection(params) as conn:
-            result = CompactingJob(conn, milvus_store, backup_store, options).run()
+            monkeypatch.setitem(backup.BACKUP_FORMATS, "binlog", CompactingCopy)
+            result = backup.BackupJob(conn, milvus_store, backup_store, options).run()
         after = set(s.segment_id for s in milvus_client.list_persistent_segments(fragmented))
         assert not after & before, "the compaction replaced the original segments"
         assert result["status"] == "complete"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import backup, storage
+from ansible_collections.vectorops.milvus.plugins.module_utils import backup, binlog_format, storage
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, InputError, MilvusOperationError
 
 
@@ -41,7 +41,7 @@ def management():
 
 def test_gc_pause_held_and_resumed(management):
     Handler.status = 200
-    gc = backup.GcPause(management, 600, "try")
+    gc = binlog_format.GcPause(management, 600, "try")
     assert gc.pause()["held"] is True
     gc.resume()
     assert Handler.seen == ["/management/datacoord/garbage_collection/pause?pause_seconds=600",
@@ -50,13 +50,13 @@ def test_gc_pause_held_and_resumed(management):
 
 def test_gc_pause_failure_is_reported_or_fatal(management):
     Handler.status = 500
-    report = backup.GcPause(management, 600, "try").pause()
+    report = binlog_format.GcPause(management, 600, "try").pause()
     assert report["held"] is False and "failed: 500" in report["reason"]
     with pytest.raises(ConsistencyError, match="gc_pause=require"):
-        backup.GcPause(management, 600, "require").pause()
+        binlog_format.GcPause(management, 600, "require").pause()
     Handler.status = 404
-    assert "no GC pause API" in backup.GcPause(management, 600, "try").pause()["reason"]
-    assert backup.GcPause(management, 600, "skip").pause()["reason"].startswith("skipped")
+    assert "no GC pause API" in binlog_format.GcPause(management, 600, "try").pause()["reason"]
+    assert binlog_format.GcPause(management, 600, "skip").pause()["reason"].startswith("skipped")
 
 
 def test_gc_pause_unreachable_management_port():
@@ -64,7 +64,7 @@ def test_gc_pause_unreachable_management_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens once the socket is closed
-    report = backup.GcPause("http://127.0.0.1:%d" % port, 60, "try").pause()
+    report = binlog_format.GcPause("http://127.0.0.1:%d" % port, 60, "try").pause()
     assert report["held"] is False and "failed" in report["reason"]
 
 
@@ -126,7 +126,7 @@ STALE_NODE_ERROR = ("flush default.catalog failed on Milvus at http://127.0.0.1:
     ("flush default.catalog failed: permission denied", False),
 ])
 def test_which_flush_failures_are_retried(message, retry):
-    assert backup.flush_is_retryable(message) is retry
+    assert binlog_format.flush_is_retryable(message) is retry
 
 
 class FlakyFlushConnection:
@@ -153,19 +153,19 @@ class FlakyFlushConnection:
 def flush_job(conn, tmp_path):
     cfg = storage.normalize_config({"type": "local", "path": str(tmp_path)}, "backup_storage", "backup", allow_local=True)
     store = storage.open_store(cfg)
-    return backup.BackupJob(conn, None, store, {"name": "b", "strategy": "flush"})
+    return binlog_format.BinlogBackup(backup.BackupJob(conn, None, store, {"name": "b", "strategy": "flush"}))
 
 
 def test_flush_waits_out_a_restarted_data_node(tmp_path, monkeypatch):
     pauses = []
-    monkeypatch.setattr(backup.time, "sleep", pauses.append)
+    monkeypatch.setattr(binlog_format.time, "sleep", pauses.append)
     conn = FlakyFlushConnection(failures=3)
     flush_ts, _seal = flush_job(conn, tmp_path)._flush("default", "catalog")
     assert flush_ts == 446521234567890 and conn.flush_calls == 4 and pauses[:3] == [1.0, 2.0, 4.0]
 
 
 def test_flush_gives_up_with_milvus_message(tmp_path, monkeypatch):
-    monkeypatch.setattr(backup.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(binlog_format.time, "sleep", lambda seconds: None)
     conn = FlakyFlushConnection(failures=100)
     with pytest.raises(MilvusOperationError, match="node not match"):
         flush_job(conn, tmp_path)._flush("default", "catalog")

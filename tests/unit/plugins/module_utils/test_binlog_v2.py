@@ -15,7 +15,7 @@ import types
 import pyarrow
 from pyarrow import parquet
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import backup, binlog, fingerprint, layout, storage
+from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, binlog_format, fingerprint, layout, storage
 
 CUT = layout.compose_ts(1764000000000)
 
@@ -57,7 +57,7 @@ def test_a_v2_segment_is_measured_from_its_column_group_files(tmp_path):
     store = storage.open_store(storage.normalize_config({"type": "local", "path": str(tmp_path)}, "b", "backup", True))
     paths = layout.BackupPaths(store, "b1")
     before, after = CUT - (5 << 18), CUT + (5 << 18)
-    seg = backup.SegmentFiles(dict(id=7, partition_id=2, num_rows=4, level="L1", storage_version=2))
+    seg = binlog_format.SegmentFiles(dict(id=7, partition_id=2, num_rows=4, level="L1", storage_version=2))
     seg.insert = {0: [storage.ObjectInfo("files/insert_log/1/2/7/0/11", 1, None)],
                   101: [storage.ObjectInfo("files/insert_log/1/2/7/101/12", 1, None)]}
     seg.delta = [storage.ObjectInfo("files/delta_log/1/2/7/13", 1, None)]
@@ -65,7 +65,7 @@ def test_a_v2_segment_is_measured_from_its_column_group_files(tmp_path):
     store.write(paths.key(paths.delta_log(1, 2, 7, 13)), delta([(2, before)]))
     plan = types.SimpleNamespace(desc=dict(id=1), segments={7: seg}, label="default.docs")
     job = types.SimpleNamespace(store=store, paths=paths)
-    contents = backup.BackupJob._segment_contents(job, plan, 100)  # pylint: disable=protected-access
+    contents = binlog_format.BinlogBackup._segment_contents(job, plan, 100)  # pylint: disable=protected-access
     measured = fingerprint.cut_fingerprint(contents, CUT, {2: "_default"})
     assert measured["count"] == 2
     assert measured["collection"] == fingerprint.cut_fingerprint(
@@ -80,18 +80,18 @@ def test_l0_deletes_of_the_partition_and_of_the_collection_apply_to_every_segmen
     before = CUT - (5 << 18)
     data = {}
     for sid, part, pks in ((7, 2, [1, 2, 3]), (8, 3, [4, 5])):
-        seg = backup.SegmentFiles(dict(id=sid, partition_id=part, num_rows=len(pks), level="L1", storage_version=2))
+        seg = binlog_format.SegmentFiles(dict(id=sid, partition_id=part, num_rows=len(pks), level="L1", storage_version=2))
         seg.insert = {0: [storage.ObjectInfo("files/insert_log/1/%d/%d/0/11" % (part, sid), 1, None)]}
         store.write(paths.key(paths.insert_log(1, part, sid, 0, 11)), group0(pks, [before] * len(pks)))
         data[sid] = seg
     for sid, part, records in ((20, 2, [(1, before + 1)]), (21, -1, [(3, before + 1), (5, before + 1)])):
-        seg = backup.SegmentFiles(dict(id=sid, partition_id=part, num_rows=0, level="L0"))
+        seg = binlog_format.SegmentFiles(dict(id=sid, partition_id=part, num_rows=0, level="L0"))
         seg.delta = [storage.ObjectInfo("files/delta_log/1/%d/%d/30" % (part, sid), 1, None)]
         store.write(paths.key(paths.delta_log(1, part, sid, 30)), delta(records))
         data[sid] = seg
     plan = types.SimpleNamespace(desc=dict(id=1), segments=data, label="default.docs")
     job = types.SimpleNamespace(store=store, paths=paths)
-    measured = fingerprint.cut_fingerprint(backup.BackupJob._segment_contents(job, plan, 100),  # pylint: disable=protected-access
+    measured = fingerprint.cut_fingerprint(binlog_format.BinlogBackup._segment_contents(job, plan, 100),  # pylint: disable=protected-access
                                            CUT, {2: "_default", 3: "p3"})
     assert measured["count"] == 2  # 2 and 4 are left
     assert measured["partitions"]["_default"]["count"] == 1 and measured["partitions"]["p3"]["count"] == 1
@@ -114,7 +114,7 @@ def test_a_2_6_bucket_is_planned_object_by_object(tmp_path):
     desc = dict(id=1, schema=dict(fields=[dict(field_id=100), dict(field_id=101)]))
     plan = types.SimpleNamespace(desc=desc, label="default.docs")
     job = types.SimpleNamespace(milvus_store=milvus, _list_segments=None, _uses_segment_describe=lambda: False)
-    backup.BackupJob._plan_segments(job, plan, segments)  # pylint: disable=protected-access
+    binlog_format.BinlogBackup._plan_segments(job, plan, segments)  # pylint: disable=protected-access
     paths = layout.BackupPaths(milvus, "b1")
     planned = sorted(rel for seg in plan.segments.values() for _src, rel, _size in seg.tasks(paths, 1))
     assert planned == sorted([

@@ -13,6 +13,8 @@ ListBinlogsAndGroupBySegment``) over the objects of the backup.
 import hashlib
 import json
 
+import types
+
 import pytest
 
 import milvus24_import_listing as listing
@@ -135,7 +137,7 @@ def test_segment_files_are_checked_per_storage_version():
     """v1: a directory per field plus RowID/Timestamp, even file counts; v2 (2.6): column groups, group 0
     mandatory (Milvus internal/storage ColumnGroup, DefaultShortColumnGroupID = 0), large fields in groups
     named by field id; v3 (3.0): refused (milvus-io/milvus#52930)."""
-    from ansible_collections.vectorops.milvus.plugins.module_utils.backup import segment_file_problem  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils.binlog_format import segment_file_problem  # pylint: disable=import-outside-toplevel
     assert segment_file_problem(0, FIELDS, {0: 2, 1: 2, 100: 2, 101: 2}) is None
     assert "missing fields [101]" in segment_file_problem(0, FIELDS, {0: 2, 1: 2, 100: 2})
     assert "different file counts" in segment_file_problem(0, FIELDS, {0: 2, 1: 2, 100: 2, 101: 3})
@@ -162,6 +164,8 @@ def test_default_values_of_milvus_backup_backups_are_restored():
     src = dict(schema={"name": "c", "fields": [{"fieldID": 100, "name": "pk", "data_type": 5, "is_primary_key": True},
                                                {"fieldID": 102, "name": "n", "data_type": 5,
                                                 "default_value_base64": encoded}]})
-    schema = RestoreJob._schema(None, src, "c2")  # pylint: disable=protected-access
+    from ansible_collections.vectorops.milvus.plugins.module_utils.binlog_format import BinlogRestore  # pylint: disable=import-outside-toplevel
+    job = types.SimpleNamespace(data=BinlogRestore(types.SimpleNamespace(conn=None, opts={}, backup=None)))
+    schema = RestoreJob._schema(job, src, "c2")  # pylint: disable=protected-access
     assert schema.name == "c2" and schema.fields[1].default_value.long_data == 7
     assert not schema.fields[0].HasField("default_value")

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import backup, logical, restore
+from ansible_collections.vectorops.milvus.plugins.module_utils import backup, logical
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError
 
 SCHEMA = {
@@ -138,14 +138,14 @@ def test_auto_takes_binlog_only_when_every_collection_allows_it():
 
 
 def test_restore_method_follows_the_bucket_and_the_server():
-    assert restore.logical_method("auto", object(), False) == "bulk_import"
-    assert restore.logical_method("auto", None, False) == "insert"
-    assert restore.logical_method("auto", object(), True) == "insert"
-    assert restore.logical_method("insert", object(), False) == "insert"
+    assert logical.logical_method("auto", object(), False) == "bulk_import"
+    assert logical.logical_method("auto", None, False) == "insert"
+    assert logical.logical_method("auto", object(), True) == "insert"
+    assert logical.logical_method("insert", object(), False) == "insert"
     with pytest.raises(InputError, match="logical_restore=bulk_import needs Milvus's bucket"):
-        restore.logical_method("bulk_import", None, False)
+        logical.logical_method("bulk_import", None, False)
     with pytest.raises(InputError):
-        restore.logical_method("bulk_import", object(), True)
+        logical.logical_method("bulk_import", object(), True)
 
 
 def test_milvus_lite_is_told_apart_from_the_pypi_milvus_standalone():

@@ -114,7 +114,7 @@ def test_a_connection_dropped_while_opening_is_tried_again_within_the_timeout(mo
 def test_a_server_that_keeps_refusing_fails_after_the_last_attempt_and_credentials_at_once(monkeypatch):
     pauses = []
     monkeypatch.setattr(milvus.time, "sleep", pauses.append)
-    refused = [wrapped(grpc.StatusCode.UNAVAILABLE, "Connection refused") for _ in range(milvus.CONNECT_ATTEMPTS)]
+    refused = [wrapped(grpc.StatusCode.UNAVAILABLE, "Connection refused") for _attempt in range(milvus.CONNECT_ATTEMPTS)]
     monkeypatch.setattr(milvus, "MilvusClient", FlakyClientFactory(*refused))
     with pytest.raises(MilvusConnectionError, match="it refused or dropped the connection; timeout 60s") as failed:
         milvus.MilvusConnection(params(timeout=60)).client()
