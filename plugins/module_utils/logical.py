@@ -748,9 +748,9 @@ class LogicalRestore:
                 outcome["import_jobs"] = self._import_files(plan["source"], plan["files"], db, name, prefix)
             return outcome
         # Inserted rows are checked for by query when a run resumes, which needs the collection indexed and
-        # loaded first.
+        # loaded first; a resumed run builds the indexes the dead one did not get to.
         with phases.phase("index"):
-            outcome["indexes"] = self.job._indexes(plan["source"], db, name) if plan["action"] != "resume" else []  # pylint: disable=protected-access
+            outcome["indexes"] = self.job._indexes(plan["source"], db, name, resume=plan["action"] == "resume")  # pylint: disable=protected-access
         with phases.phase("load"):
             self.job._load(dict(plan["source"], load_state="Loaded"), db, name, True, force=True)  # pylint: disable=protected-access
         with phases.phase("insert"):

@@ -600,10 +600,15 @@ class RestoreJob:
         return int(dict((kv.key, kv.value) for kv in resp.stats).get("row_count", 0))
 
     # -------------------------------------------------------------- index, load, aliases
-    def _indexes(self, src, db, name):
+    def _indexes(self, src, db, name, resume=False):
+        """Create the backup's indexes and wait until they are built; ``resume``: a dead run's target, whose
+        fields that already have an index keep it."""
         vector_fields = set(f["name"] for f in src["schema"].get("fields", []) if int(f.get("data_type", 0)) >= 100)
+        indexed = self._indexed_fields(db, name) if resume else set()
         created = []
         for index in src["indexes"]:
+            if index["field_name"] in indexed:
+                continue
             params = dict((k, v) for k, v in index["params"].items() if v not in (None, ""))
             if self.opts.get("use_autoindex") and index["field_name"] in vector_fields:
                 params = dict(index_type="AUTOINDEX", metric_type=params.get("metric_type", ""))
@@ -640,6 +645,14 @@ class RestoreJob:
             wait_until(built, self.opts.get("index_timeout", 3600),
                        lambda: "indexes of %s.%s not built within index_timeout" % (db, name))
         return created
+
+    def _indexed_fields(self, db, name):
+        try:
+            resp = self.conn.rpc("describe index of %s.%s" % (db, name), "DescribeIndex",
+                                 milvus_pb2.DescribeIndexRequest(db_name=db, collection_name=name), db_name=db)
+        except VectoropsError:  # Milvus answers "index not found" for a collection without any
+            return set()
+        return set(d.field_name for d in resp.index_descriptions)
 
     def _create_index(self, db, name, index, params):
         request = milvus_pb2.CreateIndexRequest(

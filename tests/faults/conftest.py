@@ -137,3 +137,19 @@ class StackControl:
 @pytest.fixture(scope="session")
 def stack_control(stack):  # pylint: disable=unused-argument,redefined-outer-name
     return StackControl()
+
+
+def restore_with_fault(stack, point, action, params, paused=None, background=False):
+    """The engine's restore run by restore_with_fault.py, which meets ``action`` at ``point`` (see its usage)."""
+    def storage(prefix, bucket, root):
+        return dict(endpoint=stack[prefix + "_ENDPOINT"], bucket=bucket, root_path=root, region="us-east-1",
+                    access_key=stack[prefix + "_ACCESS_KEY"], secret_key=stack[prefix + "_SECRET_KEY"])
+    engine = dict(params, uri=stack["MILVUS_URI"], user=stack["MILVUS_USER"], password=stack["MILVUS_PASSWORD"],
+                  db_name="default", timeout=30, state="present", concurrency=4,
+                  milvus_storage=storage("MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "files"),
+                  backup_storage=storage("BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], "backup"))
+    cmd = [sys.executable, os.path.join(HERE, "restore_with_fault.py"), point, action, json.dumps(engine),
+           os.path.join(STACK_DIR, "state.json")] + ([str(paused)] if paused else [])
+    if background:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # pylint: disable=consider-using-with
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)

@@ -4,6 +4,7 @@
 Usage: restore_with_fault.py POINT ACTION PARAMS_JSON STACK_STATE_JSON [PAUSED_FILE]
   POINT:  after-aliases-dropped | after-first-rename   (in RestoreState: the swap's first steps)
           index-requested (the indexes were requested, the wait for their build begins)
+          after-create (the target collection was created with its restore marker, nothing else yet)
   ACTION: kill-self (SIGKILL this process: the node running the task dies)
           kill-milvus (SIGKILL Milvus's process group, then carry on: the task sees Milvus gone)
           pause (create PAUSED_FILE and wait there, for the test to kill Milvus and this process)
@@ -68,7 +69,15 @@ def main():
             fault()
         return original_wait_until(condition, timeout, message, *args, **kwargs)
 
+    original_create = restore.RestoreJob._create  # pylint: disable=protected-access
+
+    def create(self, *args, **kwargs):
+        original_create(self, *args, **kwargs)
+        if point == "after-create":
+            fault()
+
     restore.wait_until = wait_until
+    restore.RestoreJob._create = create  # pylint: disable=protected-access
     restore_state.RestoreState.drop_alias = drop_alias
     restore_state.RestoreState.rename = rename
     restore_state.RestoreState.aliases = aliases

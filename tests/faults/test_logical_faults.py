@@ -5,6 +5,8 @@ logical export of a collection that is being written to.
   Parquet files (re-hashed) and exports the rest; the backup restores every row it claims.
 * An insert restore into Milvus Lite killed after its first files is resumed by the rerun from the
   restore marker's checkpoint, skipping the rows of the batch that went in before the kill: no row twice.
+* An insert restore into Milvus 2.3.5 killed right after it created the target (no index yet) is resumed
+  with the indexes built first, so the collection loads and its rows are looked up and inserted once.
 * Under a writer inserting batches of 100 rows, Milvus 2.3.5 (which cannot pin reads to a timestamp)
   gets no complete logical backup; once the writes stop, the rerun completes with every batch whole.
 """
@@ -18,7 +20,7 @@ import time
 import pytest
 from pymilvus import DataType, MilvusClient
 
-from conftest import ansible, intact, wait_for
+from conftest import ansible, intact, restore_with_fault, wait_for
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint
 from ansible_collections.vectorops.milvus.plugins.module_utils.restore_state import RESTORING, decode
@@ -154,6 +156,31 @@ def test_an_insert_restore_killed_mid_way_resumes_without_duplicating_rows(
            "rows restored twice or lost: %s" % got["rows_restored"])
     intact(pk_digest(lite(stack), target) == pk_digest(milvus(stack), large), "restored keys differ from the source")
     lite_client.drop_collection(target)
+
+
+def test_an_insert_restore_killed_before_its_indexes_is_resumed_with_them(
+        call, stack, backup_store, milvus_client, pair, unique):
+    """Killed (SIGKILL, restore_with_fault.py) right after it created the target: the dead run's collection has
+    its restore marker but no index. A resume looks its last batch's keys up by query, which needs the collection
+    loaded, which on Milvus needs its vector index; a resume that skipped the indexes failed at load."""
+    small, _large = pair
+    name = "logical_crt_%s" % unique
+    backup_store.cleanup(name)
+    rc, made = call("milvus_backup", {"name": name, "collections": [small], "format": "logical"})
+    assert rc == 0, made.get("msg")
+    target = "small_crt_%s" % unique
+    params = {"name": name, "rename": ["%s:%s" % (small, target)], "logical_restore": "insert"}
+    fault = restore_with_fault(stack, "after-create", "kill-self", params)
+    assert fault.returncode == -9, (fault.stdout + fault.stderr)[-3000:]
+    intact(milvus_client.has_collection(target) and not milvus_client.list_indexes(target),
+           "the fault did not hit the window between create and index")
+    rc, result = call("milvus_restore", params)
+    intact(rc == 0, "the rerun after a kill before the indexes failed: %s" % result.get("msg"))
+    got = result["collections"][0]
+    assert got["action"] == "resume" and [i["field_name"] for i in got["indexes_created"]] == ["vec"], got
+    intact(got["rows_restored"] == 2000 and got["rows_match"], "rows restored twice or lost: %s" % got["rows_restored"])
+    intact(pk_digest(milvus(stack), target) == pk_digest(milvus(stack), small), "restored keys differ from the source")
+    milvus_client.drop_collection(target)
 
 
 class BatchWriter(threading.Thread):

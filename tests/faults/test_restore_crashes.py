@@ -19,7 +19,7 @@ import time
 import pytest
 from pymilvus import DataType, MilvusClient
 
-from conftest import HERE, STACK_DIR, intact, store_for
+from conftest import HERE, intact, restore_with_fault, store_for
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog
 
@@ -204,21 +204,6 @@ def test_milvus_killed_while_restores_import_index_and_swap_then_the_next_runs_f
         milvus_client.drop_collection(name + suffix)
     assert_source_intact(milvus_client, name, made)
     milvus_client.drop_collection(live)
-
-
-def restore_with_fault(stack, point, action, params, paused=None, background=False):
-    def storage(prefix, bucket, root):
-        return dict(endpoint=stack[prefix + "_ENDPOINT"], bucket=bucket, root_path=root, region="us-east-1",
-                    access_key=stack[prefix + "_ACCESS_KEY"], secret_key=stack[prefix + "_SECRET_KEY"])
-    engine = dict(params, uri=stack["MILVUS_URI"], user=stack["MILVUS_USER"], password=stack["MILVUS_PASSWORD"],
-                  db_name="default", timeout=30, state="present", concurrency=4,
-                  milvus_storage=storage("MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "files"),
-                  backup_storage=storage("BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], "backup"))
-    cmd = [sys.executable, os.path.join(HERE, "restore_with_fault.py"), point, action, json.dumps(engine),
-           os.path.join(STACK_DIR, "state.json")] + ([str(paused)] if paused else [])
-    if background:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # pylint: disable=consider-using-with
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
 
 
 def test_a_replace_cut_off_in_the_swap_by_a_dead_task_is_finished_by_the_next_run(call, milvus_client, stack,
