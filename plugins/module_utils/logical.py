@@ -328,9 +328,10 @@ class Exporter:
             return record
         return None
 
-    def export(self, desc, watch=()):
+    def export(self, desc, watch=(), content=True):
         """Export ``desc``'s collection; returns its record (files, rows, fingerprints, read timestamp, and
-        ``found``: the keys of ``watch`` it holds)."""
+        ``found``: the keys of ``watch`` it holds). ``content``: also digest every row (the content fingerprint,
+        verification data that costs a JSON encoding per row)."""
         where = (desc["db_name"], desc["name"])
         done = self.finished(*where) if self.store.exists(self.paths.key(exported_key(*where))) else None
         if done is not None:
@@ -338,7 +339,7 @@ class Exporter:
             return done
         for attempt in range(1, self.attempts + 1):
             self._clear(where)
-            record = self._export_once(desc, set(watch))
+            record = self._export_once(desc, set(watch), content)
             record["attempts"] = attempt
             if record["snapshot"]:
                 break
@@ -384,7 +385,7 @@ class Exporter:
                     digest.add(fingerprint.key_text(row[pk["name"]]))
         return digest.as_dict()
 
-    def _export_once(self, desc, watch):
+    def _export_once(self, desc, watch, content_digest=True):
         db, name = desc["db_name"], desc["name"]
         fields = stored_fields(desc["schema_proto"])
         problems = unsupported_fields(fields)
@@ -406,7 +407,8 @@ class Exporter:
                 for row in rows:
                     key = row[pk["name"]]
                     part_digest.add(fingerprint.key_text(key))
-                    content.add(fingerprint.canonical_row(row))
+                    if content_digest:
+                        content.add(fingerprint.canonical_row(row))
                     if key in watch:
                         found.append(key)
                 writer.write(rows_to_table(rows, fields, dynamic, schema), len(rows))
@@ -416,7 +418,7 @@ class Exporter:
                 partitions[part] = part_digest.as_dict()
         return dict(db_name=db, name=name, collection_id=desc["id"], files=files, rows=total.count,
                     pk_fingerprint=dict(collection=total.as_dict(), partitions=partitions),
-                    content_fingerprint=content.as_dict(), read_timestamp=read_ts, read_timestamp_source=ts_source,
+                    content_fingerprint=content.as_dict() if content_digest else None, read_timestamp=read_ts, read_timestamp_source=ts_source,
                     snapshot=read_ts is not None, columns=[f.name for f in schema], found=found)
 
 
@@ -615,7 +617,7 @@ class LogicalBackup:
                     self.job.golden_candidates(plan)
             watch = set(pk for query in plan.golden for pk, _distance in query["candidates"])
             with self.timer.phase("export"):
-                record = exporter.export(plan.desc, watch)
+                record = exporter.export(plan.desc, watch, content=self.opts.get("fingerprint", True))
             plan.export = record
             plan.live_rows = record["rows"]
             plan.attempts = record.get("attempts", 0)
