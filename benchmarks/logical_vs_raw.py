@@ -13,7 +13,8 @@ On the local stack (Milvus 2.3.5 + SeaweedFS on loopback), with the collection o
 (c) insert restore: the restore engine (``logical_restore=insert``) vs raw ``insert`` calls of the same rows in the
     same batches (read from the same Parquet files); goal <= 1.3x.
 
-Usage: .venv/bin/python benchmarks/logical_vs_raw.py [--rows 200000 --dim 128 --partitions 4]
+Usage: .venv/bin/python benchmarks/logical_vs_raw.py [--rows 200000 --dim 128 --partitions 4] [--export-only 1]
+(``--export-only 1``: (a) and the export's peak RSS only, e.g. for the 1,000,000-row point)
 """
 
 import multiprocessing
@@ -93,11 +94,44 @@ def raw_insert(env, stored, source, target):
     return time.time() - started
 
 
-def main():
-    args = bench_data.collection_arguments(__doc__)
-    bench_data.collections_path()
-    from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, restore  # pylint: disable=import-outside-toplevel
+def restores(env, collection, stored, source, store, mstore, name, targets):
+    """(b) and (c): (floor seconds, {method: (seconds, result entry)}, raw insert seconds)."""
+    from ansible_collections.vectorops.milvus.plugins.module_utils import restore  # pylint: disable=import-outside-toplevel
     from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection  # pylint: disable=import-outside-toplevel
+    results = {}
+    with MilvusConnection(params_of(env)) as conn:
+        conn.connect()
+        # (b) floor: an empty collection, then Milvus's own import of the staged files, nothing else
+        floor_target = collection + "_lfloor"
+        targets.append(floor_target)
+        job = restore.RestoreJob(conn, mstore, store, stored, dict(concurrency=4, import_timeout=3600))
+        prefix = mstore.key("bench-logical-stage-%s" % name) + "/"
+        job._stage(dict(segments=[], files=source["files"]), prefix)  # pylint: disable=protected-access
+        job._create(source, "default", floor_target, {})  # pylint: disable=protected-access
+        started = time.time()
+        job.data._import_files(source, source["files"], "default", floor_target, prefix)  # pylint: disable=protected-access
+        floor_s = time.time() - started
+        job._cleanup_staging(prefix)  # pylint: disable=protected-access
+        for method in ("bulk_import", "insert"):
+            suffix = "_l%s" % method[:3]
+            targets.append(collection + suffix)
+            started = time.time()
+            result = restore.RestoreJob(conn, mstore, store, stored, dict(
+                suffix=suffix, logical_restore=method, concurrency=4, import_timeout=3600, index_timeout=3600,
+                load_timeout=600)).run(check_mode=False)
+            results[method] = (time.time() - started, result["collections"][0])
+        # (c) floor: the same rows inserted by plain pymilvus into a collection created the same way
+        raw_target = collection + "_lraw"
+        targets.append(raw_target)
+        job._create(source, "default", raw_target, {})  # pylint: disable=protected-access
+        raw_insert_s = raw_insert(env, stored, source, raw_target)
+    return floor_s, results, raw_insert_s
+
+
+def main():
+    args = bench_data.collection_arguments(__doc__, ("--export-only", 0))
+    bench_data.collections_path()
+    from ansible_collections.vectorops.milvus.plugins.module_utils import catalog  # pylint: disable=import-outside-toplevel
 
     env = bench_data.stack_env()
     collection, client = bench_data.bench_collection(env, args)
@@ -106,6 +140,7 @@ def main():
     name = "bench_logical_%s" % uuid.uuid4().hex[:8]
     store, mstore = backup_store(env), milvus_store(env)
     targets = []
+    floor_s, results, raw_insert_s = None, {}, None
     try:
         raw_s, raw_rows = raw_iterator(env, collection, partitions)
         queue = multiprocessing.get_context("spawn").Queue()
@@ -115,33 +150,8 @@ def main():
         child.join()
         stored = catalog.require_complete(store, name)
         source = catalog.collections_of(stored)[0]
-        results = {}
-        with MilvusConnection(params_of(env)) as conn:
-            conn.connect()
-            # (b) floor: an empty collection, then Milvus's own import of the staged files, nothing else
-            floor_target = collection + "_lfloor"
-            targets.append(floor_target)
-            job = restore.RestoreJob(conn, mstore, store, stored, dict(concurrency=4, import_timeout=3600))
-            prefix = mstore.key("bench-logical-stage-%s" % name) + "/"
-            job._stage(dict(segments=[], files=source["files"]), prefix)  # pylint: disable=protected-access
-            job._create(source, "default", floor_target, {})  # pylint: disable=protected-access
-            started = time.time()
-            job._import_files(source, source["files"], "default", floor_target, prefix)  # pylint: disable=protected-access
-            floor_s = time.time() - started
-            job._cleanup_staging(prefix)  # pylint: disable=protected-access
-            for method in ("bulk_import", "insert"):
-                suffix = "_l%s" % method[:3]
-                targets.append(collection + suffix)
-                started = time.time()
-                result = restore.RestoreJob(conn, mstore, store, stored, dict(
-                    suffix=suffix, logical_restore=method, concurrency=4, import_timeout=3600, index_timeout=3600,
-                    load_timeout=600)).run(check_mode=False)
-                results[method] = (time.time() - started, result["collections"][0])
-            # (c) floor: the same rows inserted by plain pymilvus into a collection created the same way
-            raw_target = collection + "_lraw"
-            targets.append(raw_target)
-            job._create(source, "default", raw_target, {})  # pylint: disable=protected-access
-            raw_insert_s = raw_insert(env, stored, source, raw_target)
+        if not args.export_only:
+            floor_s, results, raw_insert_s = restores(env, collection, stored, source, store, mstore, name, targets)
     finally:
         catalog.delete_backup(store, name)
         for target in targets:
@@ -154,6 +164,9 @@ def main():
     print("| (a) raw query_iterator, same fields | %.2f | 1.00 | | %d |" % (raw_s, raw_rows))
     print("| (a) logical export (engine, whole backup) | %.2f | %.2f | <= 1.3 | %d |" % (export_s, export_s / raw_s, rows))
     print("| (a) logical export, export phase only | %.2f | %.2f | <= 1.3 | |" % (export_phase, export_phase / raw_s))
+    if args.export_only:
+        print("\nexport peak RSS: %.1f MiB (goal < 400 MiB, not growing with rows)" % rss)
+        return 0
     print("| (b) Milvus's import of the staged files | %.2f | 1.00 | | |" % floor_s)
     seconds, entry = results["bulk_import"]
     print("| (b) restore, logical_restore=bulk_import | %.2f | %.2f | <= 1.2 | %d |"

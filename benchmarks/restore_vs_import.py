@@ -34,9 +34,9 @@ def floor(conn, backup, source, target, concurrency):
     """Create the collection, then only the import jobs, measured from the first Import to the last Completed."""
     from ansible_collections.vectorops.milvus.plugins.module_utils.restore import RestoreJob  # pylint: disable=import-outside-toplevel
     job = RestoreJob(conn, None, None, backup, dict(concurrency=concurrency, import_timeout=3600))
-    job._create(source, "default", target)  # pylint: disable=protected-access
+    job._create(source, "default", target, {})  # pylint: disable=protected-access
     started = time.time()
-    job._import(source, source["segments"], "default", target, backup.paths.prefix)  # pylint: disable=protected-access
+    job.data._import(source, source["segments"], "default", target, backup.paths.prefix)  # pylint: disable=protected-access
     return time.time() - started
 
 

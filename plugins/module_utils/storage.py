@@ -61,6 +61,7 @@ INHERITED_KEYS = ("endpoint", "region", "access_key", "secret_key", "session_tok
 CHUNK = 8 * 1024 * 1024
 MULTIPART_COPY_THRESHOLD = 512 * 1024 * 1024  # like milvus-backup's default (500 MiB)
 MULTIPART_COPY_PART = 256 * 1024 * 1024
+UPLOAD_PART = 16 * 1024 * 1024  # part size (and single-request limit) of streamed uploads
 CREDENTIAL_ERRORS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
                      "InvalidClientTokenId", "AuthorizationHeaderMalformed")
 
@@ -408,8 +409,12 @@ class S3Store(ObjectStore):
         return False, resp.get("ETag")
 
     def upload_stream(self, key, stream, concurrency=4):
-        config = TransferConfig(multipart_threshold=64 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024,
+        # A stream is not seekable: s3transfer holds each part in memory, by default up to 10 of them after a
+        # first read of multipart_threshold bytes. One part per thread keeps a 256 MiB Parquet file's upload
+        # to about 16 MiB x (concurrency + 1) of memory.
+        config = TransferConfig(multipart_threshold=UPLOAD_PART, multipart_chunksize=UPLOAD_PART,
                                 max_concurrency=concurrency, use_threads=concurrency > 1)
+        config.max_in_memory_upload_chunks = max(1, concurrency)  # s3transfer's option; boto3 has no argument
         self._do("write object", key, self.client.upload_fileobj, Fileobj=stream, Bucket=self.bucket,
                  Key=key, Config=config)
 
