@@ -62,7 +62,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.restore_state imp
     run_fields,
     sweep_stale_staging,
 )
-from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern, validate_name
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_renames, target_of, validate_name
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import S3Store, copy_object, stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
 
@@ -85,35 +85,6 @@ RESTORE_FORMATS = {"binlog": binlog_format.BinlogRestore, "logical": logical.Log
 
 
 # ------------------------------------------------------------------ naming
-def parse_renames(rules, default_db):
-    """``db1.c1:db2.c2``, ``c1:c2`` (default database) and ``db1.*:db2.*`` -> list of (src, dst) pairs."""
-    parsed = []
-    for rule in rules or []:
-        if rule.count(":") != 1:
-            raise InputError("invalid rename rule %r: use db1.c1:db2.c2, c1:c2 or db1.*:db2.*" % rule)
-        left, right = rule.split(":")
-        src, dst = parse_pattern(left, default_db), parse_pattern(right, default_db)
-        wild = (src[1] == "*", dst[1] == "*")
-        if wild == (True, True) and not is_glob(src[0]) and not is_glob(dst[0]):
-            parsed.append((src, dst))
-        elif wild == (False, False) and not any(is_glob(x) for x in src + dst):
-            parsed.append((src, dst))
-        else:
-            raise InputError("invalid rename rule %r: map one collection to one collection (db1.c1:db2.c2, c1:c2) "
-                             "or a whole database to another (db1.*:db2.*)" % rule)
-    return parsed
-
-
-def target_of(db, name, renames, suffix):
-    for (sdb, scoll), (ddb, dcoll) in renames:
-        if (sdb, scoll) == (db, name):
-            return ddb, dcoll
-    for (sdb, scoll), (ddb, _dcoll) in renames:
-        if scoll == "*" and sdb == db:
-            return ddb, name + (suffix or "")
-    return db, name + (suffix or "")
-
-
 META_ONLY_SUFFIX = "#meta"
 
 

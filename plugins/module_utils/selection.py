@@ -88,3 +88,32 @@ def select_collections(conn, patterns=None, databases=None):
     """``select`` against a live :class:`MilvusConnection`."""
     return select(patterns, databases, conn.default_db, conn.list_databases,
                   lambda db: conn.call("list collections in %s" % db, conn.client(db).list_collections))
+
+
+def parse_renames(rules, default_db):
+    """``db1.c1:db2.c2``, ``c1:c2`` (default database) and ``db1.*:db2.*`` -> list of (src, dst) pairs."""
+    parsed = []
+    for rule in rules or []:
+        if rule.count(":") != 1:
+            raise InputError("invalid rename rule %r: use db1.c1:db2.c2, c1:c2 or db1.*:db2.*" % rule)
+        left, right = rule.split(":")
+        src, dst = parse_pattern(left, default_db), parse_pattern(right, default_db)
+        wild = (src[1] == "*", dst[1] == "*")
+        if wild == (True, True) and not is_glob(src[0]) and not is_glob(dst[0]):
+            parsed.append((src, dst))
+        elif wild == (False, False) and not any(is_glob(x) for x in src + dst):
+            parsed.append((src, dst))
+        else:
+            raise InputError("invalid rename rule %r: map one collection to one collection (db1.c1:db2.c2, c1:c2) "
+                             "or a whole database to another (db1.*:db2.*)" % rule)
+    return parsed
+
+
+def target_of(db, name, renames, suffix):
+    for (sdb, scoll), (ddb, dcoll) in renames:
+        if (sdb, scoll) == (db, name):
+            return ddb, dcoll
+    for (sdb, scoll), (ddb, _dcoll) in renames:
+        if scoll == "*" and sdb == db:
+            return ddb, name + (suffix or "")
+    return db, name + (suffix or "")

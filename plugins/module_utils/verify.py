@@ -27,8 +27,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, f
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError, NotFoundError, VectoropsError
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, data_type_name
-from ansible_collections.vectorops.milvus.plugins.module_utils.restore import parse_renames, target_of
-from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_pattern
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_pattern, parse_renames, target_of
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
 
 LEVELS = ("exists", "checksum", "collection", "compare")
