@@ -29,12 +29,14 @@ options:
     type: str
   user:
     description:
-      - User name when Milvus authentication is enabled. Give O(password) as well.
+      - User name when Milvus authentication is enabled.
+      - Required together with O(password).
       - If not set, the environment variable E(MILVUS_USER) is used.
     type: str
   password:
     description:
       - Password of O(user).
+      - Required together with O(user).
       - If not set, the environment variable E(MILVUS_PASSWORD) is used.
     type: str
   db_name:
@@ -51,12 +53,14 @@ options:
     type: path
   client_cert:
     description:
-      - PEM client certificate for mutual TLS. Needs O(client_key) and O(ca_cert).
+      - PEM client certificate for mutual TLS.
+      - Required together with O(client_key). Needs O(ca_cert).
       - If not set, the environment variable E(MILVUS_CLIENT_CERT) is used.
     type: path
   client_key:
     description:
       - PEM private key of O(client_cert).
+      - Required together with O(client_cert).
       - If not set, the environment variable E(MILVUS_CLIENT_KEY) is used.
     type: path
   server_name:
@@ -138,11 +142,13 @@ options:
       access_key:
         description:
           - Access key ID. Omit to use the default AWS credential chain.
+          - Required together with O(milvus_storage.secret_key).
           - If not set, the environment variable E(MILVUS_STORAGE_ACCESS_KEY) is used.
         type: str
       secret_key:
         description:
           - Secret access key.
+          - Required together with O(milvus_storage.access_key).
           - If not set, the environment variable E(MILVUS_STORAGE_SECRET_KEY) is used.
         type: str
       session_token:
@@ -207,6 +213,7 @@ options:
       path:
         description:
           - Directory for O(backup_storage.type=local).
+          - Required with O(backup_storage.type=local).
           - If not set, the environment variable E(BACKUP_STORAGE_PATH) is used.
         type: path
       endpoint:
@@ -234,11 +241,13 @@ options:
       access_key:
         description:
           - Access key ID. Omit to use the default AWS credential chain.
+          - Required together with O(backup_storage.secret_key).
           - If not set, the environment variable E(BACKUP_STORAGE_ACCESS_KEY) is used.
         type: str
       secret_key:
         description:
           - Secret access key.
+          - Required together with O(backup_storage.access_key).
           - If not set, the environment variable E(BACKUP_STORAGE_SECRET_KEY) is used.
         type: str
       session_token:

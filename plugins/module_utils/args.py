@@ -36,6 +36,13 @@ MILVUS_CONNECTION_SPEC = dict(
 )
 
 
+# Cross-option rules of the connection, for AnsibleModule (run_module adds them wherever the connection is).
+CONNECTION_RULES = dict(
+    required_together=[("user", "password"), ("client_cert", "client_key")],
+    required_by=dict(client_cert=["ca_cert"]),
+)
+
+
 def _storage_options(prefix, default_root, allow_local):
     options = dict(
         endpoint=dict(type="str"),
@@ -66,12 +73,15 @@ def milvus_connection_spec():
 def milvus_storage_spec():
     # apply_defaults: the environment fallbacks apply even when the task does not set the dict.
     return dict(milvus_storage=dict(type="dict", apply_defaults=True,
-                                    options=_storage_options("MILVUS_STORAGE", "files", False)))
+                                    options=_storage_options("MILVUS_STORAGE", "files", False),
+                                    required_together=[("access_key", "secret_key")]))
 
 
 def backup_storage_spec():
     return dict(backup_storage=dict(type="dict", apply_defaults=True,
-                                    options=_storage_options("BACKUP_STORAGE", "backup", True)))
+                                    options=_storage_options("BACKUP_STORAGE", "backup", True),
+                                    required_together=[("access_key", "secret_key")],
+                                    required_if=[("type", "local", ["path"])]))
 
 
 def common_spec():

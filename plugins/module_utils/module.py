@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - Python < 3.8
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.vectorops.milvus.plugins.module_utils.args import CONNECTION_RULES
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     MissingLibraryError,
     VectoropsError,
@@ -59,6 +60,17 @@ def hide_uri_secrets(module):
             module.no_log_values.add(secret)
 
 
+def with_rules(module_kwargs, rules):
+    """``module_kwargs`` (AnsibleModule's rule arguments) with ``rules`` added: lists joined, dicts merged."""
+    merged = dict(module_kwargs)
+    for kind, more in rules.items():
+        if isinstance(more, dict):
+            merged[kind] = dict(merged.get(kind) or {}, **more)
+        else:
+            merged[kind] = list(merged.get(kind) or []) + list(more)
+    return merged
+
+
 def run_module(argument_spec, runner, supports_check_mode=True, **module_kwargs):
     """Parse arguments, call ``runner(module)`` and exit with its result dict.
 
@@ -67,6 +79,8 @@ def run_module(argument_spec, runner, supports_check_mode=True, **module_kwargs)
     ``exception`` (Ansible prints it with -vvv) and the installed ``pymilvus_version`` and
     ``boto3_version``.
     """
+    if "uri" in argument_spec:
+        module_kwargs = with_rules(module_kwargs, CONNECTION_RULES)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=supports_check_mode,
                            **module_kwargs)
     hide_uri_secrets(module)

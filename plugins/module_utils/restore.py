@@ -20,7 +20,7 @@ Per selected collection of a complete backup (ours or milvus-backup's):
    collection with the backup it came from (``vectorops.restored_from``), which makes a second run a
    no-op. A collection whose restore fails is dropped again.
 
-``replace: true`` restores into a temporary collection and swaps it in only after the row counts
+``existing: replace`` restores into a temporary collection and swaps it in only after the row counts
 match, so a failed restore never touches the live collection.
 
 Every collection a restore creates is marked as being restored from the moment it exists, and a
@@ -121,6 +121,7 @@ class RestoreJob:
         self.backup_store = backup_store
         self.backup = backup
         self.opts = options
+        self.existing = existing_policy(options)
         self.warn = warn or (lambda msg: None)
         self.restore_id = uuid.uuid4().hex[:12]
         self.marker = restored_marker(backup, options.get("meta_only"))
@@ -183,21 +184,17 @@ class RestoreJob:
                 action, reason = "resume", "left unfinished by a run that ended: would be dropped and restored again"
             elif unfinished:
                 action, reason = "conflict", self.state.unfinished_conflict(db, name)
-            elif self.state.restored_from(db, name) == self.marker and not self.opts.get("drop_existing"):
+            elif self.state.restored_from(db, name) == self.marker and self.existing != "drop":
                 action, reason = "skip", "already restored from %s" % self.marker
-            elif self.opts.get("replace"):
-                action = "replace"
-            elif self.opts.get("drop_existing"):
-                action = "drop_and_create"
-            elif self.opts.get("skip_create"):
-                action = "import_into_existing"
-            else:
+            elif self.existing == "fail":
                 action, reason = "conflict", (
-                    "target collection %s.%s already exists; choose replace=true (restore beside it, then swap), "
-                    "drop_existing=true (drop it first), skip_create=true (import into it), or another target with "
+                    "target collection %s.%s already exists; choose existing=replace (restore beside it, then swap), "
+                    "existing=drop (drop it first), existing=skip_create (import into it), or another target with "
                     "suffix/rename" % (db, name))
-        elif self.opts.get("skip_create"):
-            raise NotFoundError("skip_create=true but target collection %s.%s does not exist" % (db, name))
+            else:
+                action = EXISTING_ACTIONS[self.existing]
+        elif self.existing == "skip_create":
+            raise NotFoundError("existing=skip_create but target collection %s.%s does not exist" % (db, name))
         segments = [] if self.opts.get("meta_only") else src["segments"]
         files = [] if self.opts.get("meta_only") else src.get("files") or []
         return dict(source=src, db_name=db, name=name, action=action, reason=reason, segments=segments, files=files,
@@ -494,7 +491,7 @@ class RestoreJob:
         resp = describe_collection_proto(self.conn, db, name)
         have = [(f.name, f.data_type) for f in resp.schema.fields if not f.is_dynamic]
         if want != have:
-            raise VectoropsError("skip_create=true but %s.%s has fields %s, the backup has %s" % (db, name, have, want))
+            raise VectoropsError("existing=skip_create but %s.%s has fields %s, the backup has %s" % (db, name, have, want))
         parts = set(self.conn.call("list partitions", self.conn.client(db).list_partitions, name))
         for part in [p["name"] for p in src["partitions"] if p["name"] not in parts]:
             self._create_partition(db, name, part)
@@ -761,16 +758,35 @@ def _totals(entries):
                 rows_restored=sum(e.get("rows_restored") or 0 for e in entries))
 
 
+# What ``existing`` does with a target that exists (``fail`` is a conflict, not an action).
+EXISTING_POLICIES = ("fail", "replace", "drop", "skip_create")
+EXISTING_ACTIONS = dict(replace="replace", drop="drop_and_create", skip_create="import_into_existing")
+# The booleans ``existing`` replaces (deprecated; removed in 1.0.0).
+LEGACY_EXISTING = (("replace", "replace"), ("drop_existing", "drop"), ("skip_create", "skip_create"))
+
+
+def existing_policy(params):
+    """The ``existing`` choice, from ``existing`` or from the deprecated booleans (the module's argument spec
+    makes them exclusive; called directly, the engine checks the same)."""
+    legacy = [(option, policy) for option, policy in LEGACY_EXISTING if params.get(option)]
+    chosen = params.get("existing") or "fail"
+    if chosen not in EXISTING_POLICIES:
+        raise InputError("existing must be one of %s, got %r" % (", ".join(EXISTING_POLICIES), chosen))
+    if len(legacy) > 1 or (legacy and chosen != "fail"):
+        given = ["%s=true" % option for option, _policy in legacy] + (["existing=%s" % chosen] if chosen != "fail" else [])
+        raise InputError("%s are mutually exclusive: choose one way of treating existing targets (existing=...)"
+                         % " and ".join(given))
+    return legacy[0][1] if legacy else chosen
+
+
 def validate_options(params):
-    if params.get("suffix") and params.get("rename"):
-        raise InputError("suffix and rename are mutually exclusive: use one way of naming the targets")
-    exclusive = [o for o in ("drop_existing", "skip_create", "replace") if params.get(o)]
-    if len(exclusive) > 1:
-        raise InputError("%s are mutually exclusive: choose one way of treating existing targets" % " and ".join(exclusive))
+    """The checks the module's argument spec cannot express (``suffix``/``rename`` and the ``existing`` options
+    are exclusive there)."""
+    existing = existing_policy(params)
     if params.get("suffix") and not SUFFIX_RE.match(params["suffix"]):
         raise InputError("invalid suffix %r: letters, digits and underscores only" % params["suffix"])
-    if params.get("replace") and params.get("meta_only"):
-        raise InputError("replace and meta_only are mutually exclusive: replacing needs the data")
+    if existing == "replace" and params.get("meta_only"):
+        raise InputError("existing=replace and meta_only are mutually exclusive: replacing needs the data")
     for option, minimum in (("concurrency", 1), ("import_timeout", 1), ("load_timeout", 1), ("index_timeout", 1)):
         if params.get(option) is not None and params[option] < minimum:
             raise InputError("%s must be at least %d, got %s" % (option, minimum, params[option]))

@@ -254,16 +254,19 @@ def compare_collections(src_conn, src, dst_conn, dst, content):
 
 
 # ------------------------------------------------------------------ entry
+# The options each level needs: the module's argument spec (required_if) and the engine's own check.
+LEVEL_NEEDS = dict(exists=("name",), checksum=("name",), collection=("name",), compare=("source", "target"))
+
+
 def validate(params):
+    """The checks the module's argument spec cannot express (it has ``level`` → LEVEL_NEEDS and ``suffix``/``rename``
+    exclusive); direct callers of the engine get the level check too."""
     level = params.get("level")
     if level not in LEVELS:
         raise InputError("level must be one of %s" % ", ".join(LEVELS))
-    if level != "compare" and not params.get("name"):
-        raise InputError("level=%s needs name (the backup)" % level)
-    if level == "compare" and not (params.get("source") and params.get("target")):
-        raise InputError("level=compare needs source and target (db.collection or collection)")
-    if params.get("suffix") and params.get("rename"):
-        raise InputError("suffix and rename are mutually exclusive")
+    missing = [option for option in LEVEL_NEEDS[level] if not params.get(option)]
+    if missing:
+        raise InputError("level is %s but all of the following are missing: %s" % (level, ", ".join(missing)))
     threshold = params.get("recall_threshold")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError("recall_threshold must be between 0 and 1, got %s" % threshold)

@@ -25,15 +25,15 @@ description:
     directory) is copied into C(<milvus_storage.root_path>/restore-temp-<id>/) of Milvus's bucket first and removed
     afterwards, also when the restore fails. RV(milvus_reads_from) says which bucket Milvus reads.
   - A collection whose restore fails is dropped again, so no half-restored collection is left behind. With
-    O(replace=true) the live collection is only touched after the restored copy passed its row-count check.
+    O(existing=replace) the live collection is only touched after the restored copy passed its row-count check.
   - Idempotent. A finished restore is recorded in Milvus's bucket (C(<milvus_storage.root_path>/vectorops/restored/
     <collection id>.json)) and in the property C(vectorops.restored_from=<backup>@<backup id>) (Milvus 2.3 forgets
     properties set after creation when it restarts, hence the record); running the same restore again changes nothing.
-    A O(meta_only) restore leaves C(<backup>@<backup id>#meta), so a later data restore with O(skip_create) fills
-    that collection instead of skipping it.
-    An existing target without that mark needs O(replace), O(drop_existing) or O(skip_create).
+    A O(meta_only) restore leaves C(<backup>@<backup id>#meta), so a later data restore with
+    O(existing=skip_create) fills that collection instead of skipping it.
+    An existing target without that mark needs an O(existing) choice other than V(fail).
   - Crash-consistent. Every collection a restore creates carries C(vectorops.restoring) (backup, run, host, pid) from
-    the moment it exists, and a O(replace) writes a swap journal to C(<milvus_storage.root_path>/vectorops/journal/)
+    the moment it exists, and a O(existing=replace) writes a swap journal to C(<milvus_storage.root_path>/vectorops/journal/)
     before it touches the live collection. When a run dies (its process killed, Milvus killed, the node lost), the next
     run of the same task drops what the dead run left unfinished and restores again, finishes a swap that was cut off
     (the restored copy takes the live name, the aliases move to it), and removes the dead run's staging prefix; RV(recovered)
@@ -80,36 +80,50 @@ options:
     type: list
     elements: str
     default: []
-  replace:
+  existing:
     description:
-      - Replace existing targets safely. Restore into a temporary collection, check its row count, then put it in
-        place of the live collection and move the live collection's aliases to it. The old collection is dropped, or
-        kept under C(<name>__vo_replaced_<id>) with O(keep_replaced=true).
-      - Mutually exclusive with O(drop_existing) and O(skip_create).
-    type: bool
-    default: false
+      - What to do with a target collection that already exists and was not restored from this backup.
+      - V(fail) reports it as a conflict and restores nothing into it.
+      - V(replace) replaces it safely. The restore goes into a temporary collection, its row count is checked, then it
+        takes the live collection's name and the live collection's aliases move to it. The old collection is
+        dropped, or kept under C(<name>__vo_replaced_<id>) with O(keep_replaced=true).
+      - V(drop) drops it before restoring (milvus-backup's C(--drop_exist_collection)). Unlike V(replace), the old
+        collection is gone before the restore starts.
+      - V(skip_create) imports into it (milvus-backup's C(--skip_create_collection)). Its fields must match the
+        backup's; missing partitions are created. A target that does not exist is an error.
+      - A target already restored from this backup is skipped whatever the choice (idempotence), except with
+        V(drop), which restores it again.
+      - Mutually exclusive with O(replace), O(drop_existing) and O(skip_create), the deprecated booleans it replaces.
+      - V(replace) cannot be combined with O(meta_only).
+    type: str
+    choices: [fail, replace, drop, skip_create]
+    default: fail
+    version_added: 0.1.0
   keep_replaced:
     description:
-      - With O(replace=true), keep the replaced collection instead of dropping it.
+      - With O(existing=replace), keep the replaced collection instead of dropping it.
     type: bool
     default: false
+  replace:
+    description:
+      - Deprecated, use O(existing=replace). Removed in 1.0.0.
+      - Mutually exclusive with O(existing), O(drop_existing) and O(skip_create).
+    type: bool
   drop_existing:
     description:
-      - Drop an existing target collection before restoring (milvus-backup's C(--drop_exist_collection)). Unlike
-        O(replace), the old collection is gone before the restore starts.
+      - Deprecated, use O(existing=drop). Removed in 1.0.0.
+      - Mutually exclusive with O(existing), O(replace) and O(skip_create).
     type: bool
-    default: false
   skip_create:
     description:
-      - Import into existing target collections (milvus-backup's C(--skip_create_collection)). Their fields must match
-        the backup's; missing partitions are created.
+      - Deprecated, use O(existing=skip_create). Removed in 1.0.0.
+      - Mutually exclusive with O(existing), O(replace) and O(drop_existing).
     type: bool
-    default: false
   meta_only:
     description:
       - Create databases, collections, partitions, indexes and aliases, but import no data.
-      - The collections are marked C(<backup>@<backup id>#meta); a data restore of the same backup with O(skip_create)
-        imports into them.
+      - The collections are marked C(<backup>@<backup id>#meta); a data restore of the same backup with
+        O(existing=skip_create) imports into them.
     type: bool
     default: false
   logical_restore:
@@ -239,7 +253,7 @@ EXAMPLES = r"""
   vectorops.milvus.milvus_restore:
     name: nightly_2026_11_21
     collections: [docs]
-    replace: true
+    existing: replace
     keep_replaced: true
 
 - name: Remove the scratch copies of a drill (only collections restored from this backup)
@@ -332,7 +346,7 @@ collections:
       (with O(logical_restore=insert), C(rows) inserted by this run, C(skipped_present) rows a resumed run found
       already in, C(files), C(files_resumed_after), C(rate_limit_retries)).
     - C(indexes_created), C(load_state),
-      C(aliases) (C(restored), C(skipped) with reasons, C(moved) by a replace), C(swap) (for O(replace)) and
+      C(aliases) (C(restored), C(skipped) with reasons, C(moved) by a replace), C(swap) (for O(existing=replace)) and
       C(durations) per phase (C(create), C(staging), C(import), C(index), C(load)).
   returned: when state=present
   type: list
@@ -370,7 +384,7 @@ boto3_version:
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
-from ansible_collections.vectorops.milvus.plugins.module_utils.restore import restore
+from ansible_collections.vectorops.milvus.plugins.module_utils.restore import EXISTING_POLICIES, restore
 
 
 def main():
@@ -381,10 +395,12 @@ def main():
         collections=dict(type="list", elements="str", default=[]),
         suffix=dict(type="str"),
         rename=dict(type="list", elements="str", default=[]),
-        replace=dict(type="bool", default=False),
+        existing=dict(type="str", choices=list(EXISTING_POLICIES), default="fail"),
         keep_replaced=dict(type="bool", default=False),
-        drop_existing=dict(type="bool", default=False),
-        skip_create=dict(type="bool", default=False),
+        # Deprecated: one choice (existing) says it better than three exclusive booleans.
+        replace=dict(type="bool", removed_in_version="1.0.0", removed_from_collection="vectorops.milvus"),
+        drop_existing=dict(type="bool", removed_in_version="1.0.0", removed_from_collection="vectorops.milvus"),
+        skip_create=dict(type="bool", removed_in_version="1.0.0", removed_from_collection="vectorops.milvus"),
         meta_only=dict(type="bool", default=False),
         logical_restore=dict(type="str", choices=["auto", "bulk_import", "insert"], default="auto"),
         restore_index=dict(type="bool", default=True),
@@ -397,7 +413,9 @@ def main():
         index_timeout=dict(type="int", default=3600),
         load_timeout=dict(type="int", default=600),
     )
-    run_module(argument_spec, lambda module: restore(module.params, module.check_mode, warn=module.warn))
+    run_module(argument_spec, lambda module: restore(module.params, module.check_mode, warn=module.warn),
+               mutually_exclusive=[("suffix", "rename"), ("existing", "replace"), ("existing", "drop_existing"),
+                                   ("existing", "skip_create"), ("replace", "drop_existing", "skip_create")])
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ options:
   name:
     description:
       - The backup, for O(level=exists), O(level=checksum) and O(level=collection).
+      - Required with O(level=exists), O(level=checksum) and O(level=collection).
     type: str
   collections:
     description:
@@ -52,11 +53,13 @@ options:
     description:
       - With O(level=collection), the live collection is the backed-up name plus this suffix (as restored with
         M(vectorops.milvus.milvus_restore) O(vectorops.milvus.milvus_restore#module:suffix)).
+      - Mutually exclusive with O(rename).
     type: str
   rename:
     description:
       - With O(level=collection), rename rules as for M(vectorops.milvus.milvus_restore) (V(db1.c1:db2.c2), V(c1:c2),
         V(db1.*:db2.*)).
+      - Mutually exclusive with O(suffix).
     type: list
     elements: str
     default: []
@@ -75,10 +78,12 @@ options:
   source:
     description:
       - With O(level=compare), the first collection (V(coll) in O(db_name), or V(db.coll)) on the server of O(uri).
+      - Required with O(level=compare).
     type: str
   target:
     description:
       - With O(level=compare), the second collection, on O(target_connection) when given, else on the same server.
+      - Required with O(level=compare).
     type: str
   target_connection:
     description:
@@ -243,7 +248,7 @@ boto3_version:
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
-from ansible_collections.vectorops.milvus.plugins.module_utils.verify import run
+from ansible_collections.vectorops.milvus.plugins.module_utils.verify import LEVEL_NEEDS, run
 
 
 def main():
@@ -268,7 +273,9 @@ def main():
         record=dict(type="bool", default=True),
         concurrency=dict(type="int", default=8),
     )
-    run_module(argument_spec, lambda module: run(module.params, module.check_mode))
+    run_module(argument_spec, lambda module: run(module.params, module.check_mode),
+               required_if=[("level", level, list(needs)) for level, needs in LEVEL_NEEDS.items()],
+               mutually_exclusive=[("suffix", "rename")])
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def test_milvus_killed_while_restores_import_index_and_swap_then_the_next_runs_f
     indexing = {"name": "crash_backup", "collections": [name], "suffix": "_index", "restore_aliases": False}
     live = "crash_swap_live"
     aliases = make_live(milvus_client, live)
-    swapping = {"name": "crash_backup", "rename": ["default.%s:default.%s" % (name, live)], "replace": True,
+    swapping = {"name": "crash_backup", "rename": ["default.%s:default.%s" % (name, live)], "existing": "replace",
                 "restore_aliases": False}
     paused, held = tmp_path / "paused", tmp_path / "held"
     swapper = restore_with_fault(stack, "after-aliases-dropped", "pause", swapping, paused, background=True)
@@ -212,7 +212,7 @@ def test_a_replace_cut_off_in_the_swap_by_a_dead_task_is_finished_by_the_next_ru
     name, made = source
     live = "crash_task_live"
     aliases = make_live(milvus_client, live)
-    params = {"name": "crash_backup", "rename": ["default.%s:default.%s" % (name, live)], "replace": True,
+    params = {"name": "crash_backup", "rename": ["default.%s:default.%s" % (name, live)], "existing": "replace",
               "restore_aliases": False}
     fault = restore_with_fault(stack, "after-first-rename", "kill-self", params)
     assert fault.returncode == -9, fault.stderr[-2000:]

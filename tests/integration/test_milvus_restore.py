@@ -26,6 +26,11 @@ def index_definition(description):
                 if k not in ("total_rows", "indexed_rows", "pending_index_rows", "state"))
 
 
+def deprecated(result, option):
+    """Whether Ansible reported ``option`` as deprecated in this task's result."""
+    return any("Param '%s' is deprecated" % option in d.get("msg", "") for d in result.get("deprecations") or [])
+
+
 def staging_left(stack):
     milvus_store = store_for(stack, "MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "files")
     return [o.key for o in milvus_store.list("files/restore-temp-")]
@@ -186,10 +191,11 @@ def test_replace_with_a_failing_import_leaves_the_live_collection_alone(
         corrupt_backup_copy(backup_store, good, bad)
         client.delete("catalog", filter="pk < 50")  # the live collection now differs from both backups
         live_before = compare.all_rows(client, "catalog", ["*"])
-        rc, failed = call("milvus_restore", {"name": bad, "replace": True, "backup_storage": in_bucket})
+        rc, failed = call("milvus_restore", {"name": bad, "existing": "replace", "backup_storage": in_bucket})
         assert rc != 0 and "does not match its manifest SHA-256" in failed["msg"], "refused by checksum first"
         assert client.list_collections() == ["catalog"]
-        rc, failed = call("milvus_restore", {"name": bad, "replace": True, "verify_checksums": False, "backup_storage": in_bucket})
+        rc, failed = call("milvus_restore", {"name": bad, "existing": "replace", "verify_checksums": False,
+                                             "backup_storage": in_bucket})
         assert rc != 0 and "import of segment" in failed["msg"] and "failed" in failed["msg"]
         assert "parquet" in failed["msg"] or "magic" in failed["msg"]
         assert client.list_collections() == ["catalog"], "the temporary collection was dropped"
@@ -197,7 +203,7 @@ def test_replace_with_a_failing_import_leaves_the_live_collection_alone(
         assert staging_left(stack) == []
         # The good backup replaces it, aliases move along, the old collection is kept on request.
         client.create_alias("catalog", "catalog_live")
-        result = restore(call, {"name": good, "replace": True, "keep_replaced": True, "backup_storage": in_bucket})
+        result = restore(call, {"name": good, "existing": "replace", "keep_replaced": True, "backup_storage": in_bucket})
         entry = result["collections"][0]
         assert entry["action"] == "replace" and entry["swap"]["aliases_moved"] == ["catalog_live"]
         assert entry["rows_restored"] == made["collections"][0]["live_row_count"]
@@ -206,7 +212,8 @@ def test_replace_with_a_failing_import_leaves_the_live_collection_alone(
         assert client.query("catalog", filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"] \
             == made["collections"][0]["live_row_count"]
         again = restore(call, {"name": good, "replace": True, "backup_storage": in_bucket})
-        assert again["changed"] is False, "replace is idempotent too"
+        assert again["changed"] is False, "replace is idempotent too (here through the deprecated boolean)"
+        assert deprecated(again, "replace")
     finally:
         for name in (good, bad):
             catalog.delete_backup(backup_store, name)
@@ -216,7 +223,7 @@ def test_existing_target_without_options_fails_naming_them(call, shapes_backup):
     name, _backup = shapes_backup
     rc, result = call("milvus_restore", {"name": name, "collections": ["quick_setup"]})
     assert rc != 0 and "already exists" in result["msg"]
-    for option in ("replace=true", "drop_existing=true", "skip_create=true", "suffix/rename"):
+    for option in ("existing=replace", "existing=drop", "existing=skip_create", "suffix/rename"):
         assert option in result["msg"]
 
 
@@ -228,7 +235,7 @@ def test_drop_existing_and_skip_create(call, shapes_backup, stack, milvus_client
     client = compare.client_for(stack, db)
     client.alter_collection_properties("tenants_pk", properties={"vectorops.restored_from": "someone_else"})
     dropped = restore(call, {"name": name, "collections": ["vo_db2.tenants_pk"], "rename": ["vo_db2.*:%s.*" % db],
-                             "drop_existing": True})
+                             "existing": "drop"})
     assert dropped["collections"][0]["action"] == "drop_and_create" and dropped["collections"][0]["rows_restored"] == 120
     assert first["collections"][0]["rows_restored"] == 120
     # skip_create: an empty collection with the same schema receives the data.
@@ -241,11 +248,13 @@ def test_drop_existing_and_skip_create(call, shapes_backup, stack, milvus_client
     assert again["collections"][0]["action"] == "skip" and again["changed"] is False
     # a meta_only restore is marked as such: the data restore below fills it instead of skipping it
     filled = restore(call, {"name": name, "collections": ["vo_db2.tenants_pk"], "rename": ["vo_db2.*:%s.*" % db],
-                            "skip_create": True, "restore_index": False, "load": False})
+                            "existing": "skip_create", "restore_index": False, "load": False})
+    assert not deprecated(filled, "skip_create")
     assert filled["collections"][0]["action"] == "import_into_existing" and filled["collections"][0]["rows_restored"] == 120
     refill = restore(call, {"name": name, "collections": ["vo_db2.tenants_pk"], "rename": ["vo_db2.*:%s.*" % db],
                             "skip_create": True, "restore_index": False, "load": False})
     assert refill["collections"][0]["action"] == "skip", "filled: now marked as a data restore of the backup"
+    assert deprecated(refill, "skip_create"), "the deprecated boolean still works, with Ansible's deprecation warning"
 
 
 def test_use_autoindex_keeps_the_metric(call, shapes_backup, stack, scratch_databases, unique):
@@ -277,9 +286,11 @@ def test_check_mode_plans_without_creating(call, shapes_backup, stack, milvus_cl
 
 @pytest.mark.parametrize("params,message", [
     ({"name": "no_such_backup"}, "backup 'no_such_backup' does not exist"),
-    ({"name": "x", "suffix": "_a", "rename": ["a:b"]}, "suffix and rename are mutually exclusive"),
-    ({"name": "x", "drop_existing": True, "skip_create": True}, "drop_existing and skip_create are mutually exclusive"),
-    ({"name": "x", "replace": True, "drop_existing": True}, "drop_existing and replace are mutually exclusive"),
+    ({"name": "x", "suffix": "_a", "rename": ["a:b"]}, "parameters are mutually exclusive: suffix|rename"),
+    ({"name": "x", "drop_existing": True, "skip_create": True},
+     "parameters are mutually exclusive: replace|drop_existing|skip_create"),
+    ({"name": "x", "existing": "drop", "replace": True}, "parameters are mutually exclusive: existing|replace"),
+    ({"name": "x", "existing": "replace", "meta_only": True}, "existing=replace and meta_only are mutually exclusive"),
     ({"name": "x", "suffix": "-bad"}, "invalid suffix"),
     ({"name": "x/y"}, "invalid backup name"),
 ])

@@ -147,10 +147,10 @@ def test_compare_milvus_with_milvus_lite(call, milvus_client, lite_client, stack
 
 
 @pytest.mark.parametrize("params,message", [
-    ({"level": "collection"}, "level=collection needs name"),
-    ({"level": "compare", "source": "a"}, "level=compare needs source and target"),
+    ({"level": "collection"}, "level is collection but all of the following are missing: name"),
+    ({"level": "compare", "source": "a"}, "level is compare but all of the following are missing: target"),
     ({"level": "checksum", "name": "nope_missing"}, "backup 'nope_missing' does not exist"),
-    ({"level": "collection", "name": "x", "suffix": "_a", "rename": ["a:b"]}, "suffix and rename are mutually exclusive"),
+    ({"level": "collection", "name": "x", "suffix": "_a", "rename": ["a:b"]}, "parameters are mutually exclusive: suffix|rename"),
     ({"level": "collection", "name": "x", "recall_threshold": 1.5}, "recall_threshold must be between 0 and 1"),
 ])
 def test_bad_input(call, params, message):
