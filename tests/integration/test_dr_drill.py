@@ -164,3 +164,37 @@ def test_a_drill_configured_only_by_module_defaults(playbook, stack, shapes, dri
     assert report["passed"] is True and report["backup"]["name"] == json.loads(
         (tmp_path / "plain" / "latest.json").read_text())["backup"]["name"]
     assert scratch_left(milvus_client) == []
+
+
+def test_check_mode_plans_the_drill_and_changes_nothing(playbook, call, shapes, drill_root, tmp_path, milvus_client):
+    """``--check`` (style-review §6: it used to fail in "The restored data verified"): the restore is only
+    planned, nothing is verified, no scratch collection, report or metric is written; with
+    ``dr_drill_backup: new`` the backup is planned and not taken."""
+    root, store = drill_root
+    rc, made = call("milvus_backup", {"name": "checked", "collections": ["quick_setup"],
+                                      "backup_storage": {"root_path": root}})
+    assert rc == 0, made.get("msg")
+    reports = tmp_path / "reports"
+    run = playbook("vectorops.milvus.dr_drill", {"dr_drill_collections": ["quick_setup"], "dr_drill_backup": "checked",
+                                                 "dr_drill_report_dir": str(reports), "dr_drill_rto_target_seconds": 1},
+                   env={"BACKUP_STORAGE_ROOT_PATH": root}, check=True)
+    assert run.rc == 0, run.failed_tasks
+    planned = run.result("vectorops.milvus.dr_drill : Restore the backup into scratch collections")
+    assert planned["status"] == "planned" and planned["backup"]["name"] == "checked"
+    assert [c["action"] for c in planned["collections"]] == ["create"] and planned["totals"]["rows"] == 10
+    assert run.result("vectorops.milvus.dr_drill : Verify the scratch collections against the backup")["skipped"]
+    message = run.result("vectorops.milvus.dr_drill : Say what the drill would do (check mode)")["msg"]
+    assert "would restore 1 collection(s) (10 rows) of backup checked" in message, message
+    assert message.endswith("nothing was restored, verified or written")
+    assert scratch_left(milvus_client) == [] and not reports.exists()
+
+    run = playbook("vectorops.milvus.dr_drill", {"dr_drill_collections": ["quick_setup"], "dr_drill_backup": "new",
+                                                 "dr_drill_report_dir": str(reports)},
+                   env={"BACKUP_STORAGE_ROOT_PATH": root}, check=True)
+    assert run.rc == 0, run.failed_tasks
+    taken = run.result("vectorops.milvus.dr_drill : Take a new backup for the drill")
+    assert taken["status"] == "planned" and taken["backup"]["status"] == "absent"
+    message = run.result("vectorops.milvus.dr_drill : Say what the drill would do (check mode)")["msg"]
+    assert "would take a new backup of 1 collection(s) (10 rows) and restore it" in message, message
+    assert [b["name"] for b in catalog.list_backups(store)] == ["checked"], "no backup taken"
+    assert scratch_left(milvus_client) == [] and not reports.exists()
