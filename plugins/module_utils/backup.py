@@ -246,11 +246,8 @@ class BackupJob:
 
     def _existing(self, existing):
         if existing.status == catalog.STATUS_COMPLETE:
-            summary = existing.summary()
-            return dict(changed=False, name=self.name, status="complete", existing=True,
-                        backup_id=summary["backup_id"], format=existing.data_format, written_by=existing.format,
-                        location=summary["location"],
-                        summary=summary, msg="backup %r already exists and is complete" % self.name)
+            return dict(changed=False, status="complete", existing=True, backup=existing.summary(),
+                        msg="backup %r already exists and is complete" % self.name)
         if existing.status == catalog.STATUS_CORRUPT:
             raise VectoropsError("backup %r exists but is corrupt (%s); delete it with state=absent or use another "
                                  "name" % (self.name, "; ".join(existing.problems)))
@@ -278,9 +275,8 @@ class BackupJob:
             if strategy != "meta_only":
                 entry.update(self.data.predict(CollectionPlan(desc, "")))
             collections.append(entry)
-        return dict(changed=True, name=self.name, status="planned", would_resume=existing.exists,
-                    location=self.store.url(self.paths.prefix), strategy=strategy, format=self.format,
-                    collections=collections,
+        return dict(changed=True, status="planned", would_resume=existing.exists,
+                    backup=dict(existing.summary(), format=self.format), strategy=strategy, collections=collections,
                     totals=totals_of(collections),
                     msg="check mode: would %s backup %r of %d collection(s)"
                     % ("resume" if existing.exists else "create", self.name, len(collections)))
@@ -396,13 +392,13 @@ class BackupJob:
         self.store.write(self.paths.key(layout.BACKUP_META), files[layout.BACKUP_META])
         completed_at = body["backup"]["completed_at"]
         self.progress.check("marking it complete")
-        self.store.write(self.paths.key(layout.COMPLETE),
-                         manifest.complete_marker(self.name, self.backup_id, body_bytes, totals, completed_at))
+        marker = manifest.complete_marker(self.name, self.backup_id, body_bytes, totals, completed_at)
+        self.store.write(self.paths.key(layout.COMPLETE), marker)
         self._stop.set()
         self.progress.release()
         durations = self.timer.total()
-        return dict(changed=True, name=self.name, backup_id=self.backup_id, status="complete", resumed=resumed,
-                    location=self.store.url(self.paths.prefix), milvus_version=version, format=self.format,
+        return dict(changed=True, status="complete", resumed=resumed,
+                    backup=catalog.StoredBackup.written(self.store, self.name, body, marker).summary(),
                     collections=[result_view(c) for c in collections],
                     totals=totals, consistency=consistency, checksums=body["checksums"],
                     copy=dict(copy_counts(self.copied), concurrency=int(self.opts.get("concurrency", 16))),
@@ -487,15 +483,15 @@ def delete(params, check_mode):
     name = layout.validate_backup_name(params.get("name"))
     existing = catalog.read_backup(backup_store, name)
     if not existing.exists:
-        return dict(changed=False, name=name, status="absent", msg="backup %r does not exist" % name)
+        return dict(changed=False, status="absent", backup=existing.summary(), msg="backup %r does not exist" % name)
     objects = list(backup_store.list(existing.paths.prefix))
     planned = dict(objects=len(objects), bytes=sum(o.size for o in objects))
     if check_mode:
-        return dict(changed=True, name=name, status="absent", deleted=planned, previous_status=existing.status,
+        return dict(changed=True, status="absent", deleted=planned, backup=existing.summary(),
                     msg="check mode: would delete backup %r (%d objects)" % (name, planned["objects"]))
     check_not_running(name, existing.in_progress)
     deleted = catalog.delete_backup(backup_store, name)
-    return dict(changed=True, name=name, status="absent", deleted=deleted, previous_status=existing.status,
+    return dict(changed=True, status="absent", deleted=deleted, backup=existing.summary(),
                 msg="deleted backup %r (%d objects)" % (name, deleted["objects"]))
 
 
@@ -525,5 +521,6 @@ def create(params, check_mode, warn=None):
         try:
             return BackupJob(conn, milvus_store, backup_store, options, warn).run()
         except VectoropsError as exc:
-            exc.details.setdefault("result", dict(name=name, status="incomplete" if not check_mode else "planned"))
+            exc.details.setdefault("result", dict(status="incomplete" if not check_mode else "planned",
+                                                  backup=catalog.summary_for_failure(backup_store, name)))
             raise

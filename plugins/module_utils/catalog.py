@@ -29,6 +29,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.storage import st
 STATUS_COMPLETE = "complete"
 STATUS_INCOMPLETE = "incomplete"
 STATUS_CORRUPT = "corrupt"
+STATUS_ABSENT = "absent"  # in summaries only: nothing stored under the name
 OURS = "vectorops"
 MILVUS_BACKUP = "milvus-backup"
 UNKNOWN = "unknown"
@@ -63,6 +64,14 @@ class StoredBackup:
         self.status = STATUS_INCOMPLETE
         self.exists = False
         self.last_modified = None
+
+    @classmethod
+    def written(cls, store, name, manifest, complete_marker):
+        """The backup this process has just marked complete, without reading it back."""
+        backup = cls(store, name)
+        backup.exists, backup.format, backup.status = True, OURS, STATUS_COMPLETE
+        backup.manifest, backup.complete_marker = manifest, json.loads(complete_marker.decode("utf-8"))
+        return backup
 
     # -------------------------------------------------------------- loading
     def load(self):
@@ -150,12 +159,15 @@ class StoredBackup:
         return "binlog" if self.format in (OURS, MILVUS_BACKUP) else None
 
     def summary(self):
-        result = dict(name=self.name, format=self.format, status=self.status, complete=self.complete,
+        """The ``backup`` of every module's result: ``format`` is how the rows are stored (binlog, logical),
+        ``written_by`` which tool wrote it; ``status`` is ``absent`` for a backup that does not exist."""
+        result = dict(name=self.name, backup_id=None, format=self.data_format, written_by=self.format,
+                      status=self.status if self.exists else STATUS_ABSENT, complete=self.complete,
                       location=self.store.url(self.paths.prefix), problems=list(self.problems),
-                      backup_id=None, created_at=None, backup_time=None, size=None, objects=None,
+                      created_at=None, backup_time=None, size=None, objects=None,
                       collections=[], rows=None, milvus_version=None, tool_version=None,
                       verified_at=None, verified_level=None, in_progress=self.in_progress,
-                      last_modified=layout.iso(self.last_modified), data_format=self.data_format)
+                      last_modified=layout.iso(self.last_modified))
         if self.manifest:
             m = self.manifest
             backup = m.get("backup", {})
@@ -221,6 +233,14 @@ def level_files_to_tree(backup, collections, partitions, segments):
 def read_backup(store, name):
     """The backup ``name`` (its folder may not exist: check ``.exists``)."""
     return StoredBackup(store, layout.validate_backup_name(name)).load()
+
+
+def summary_for_failure(store, name):
+    """The ``backup`` of a failed run's result: its summary, or only its name when the storage cannot be read."""
+    try:
+        return read_backup(store, name).summary()
+    except Exception:  # pylint: disable=broad-except
+        return dict(name=name)
 
 
 def list_backups(store):

@@ -235,8 +235,7 @@ class RestoreJob:
         staging = self.staging_needed() and not self.opts.get("meta_only")
         milvus_bucket = self.milvus_store.url(self.milvus_store.key()) if self.milvus_store else None
         staging_prefix = self.milvus_store.key("restore-temp-%s" % self.restore_id) + "/" if self.milvus_store else None
-        summary = dict(backup=self.backup.name, backup_id=self.backup.summary().get("backup_id"),
-                       backup_format=self.backup.format, format=self.backup.data_format, logical_restore=self.method,
+        summary = dict(backup=self.backup.summary(), logical_restore=self.method,
                        milvus_reads_from=milvus_bucket,
                        staging=dict(needed=staging, location=self.milvus_store.url(staging_prefix) if staging else None,
                                     swept=swept))
@@ -303,7 +302,7 @@ class RestoreJob:
                 self._drop(db, name)
             removed.append(label)
         changed = bool(removed) or bool(self.recovered)
-        return dict(changed=changed, status="absent", backup=self.backup.name, removed=removed, kept=kept,
+        return dict(changed=changed, status="absent", backup=self.backup.summary(), removed=removed, kept=kept,
                     recovered=self.recovered,
                     msg="%s %d restored collection(s)" % ("would remove" if check_mode else "removed", len(removed)))
 
@@ -752,10 +751,11 @@ def damaged(key, actual, expected):
 
 
 def _totals(entries):
-    return dict(collections=len(entries), segments=sum(e.get("segments", 0) for e in entries),
-                objects=sum(e.get("objects", 0) for e in entries), bytes=sum(e.get("bytes", 0) for e in entries),
-                rows_expected=sum(e.get("rows_expected") or 0 for e in entries),
-                rows_restored=sum(e.get("rows_restored") or 0 for e in entries))
+    """milvus_backup's totals shape; ``rows`` counts the rows restored, or those a check-mode run would restore."""
+    rows = "rows_restored" if any("rows_restored" in e for e in entries) else "rows_expected"
+    return dict(collections=len(entries), partitions=sum(e.get("partitions", 0) for e in entries),
+                segments=sum(e.get("segments", 0) for e in entries), rows=sum(e.get(rows) or 0 for e in entries),
+                objects=sum(e.get("objects", 0) for e in entries), bytes=sum(e.get("bytes", 0) for e in entries))
 
 
 # What ``existing`` does with a target that exists (``fail`` is a conflict, not an action).

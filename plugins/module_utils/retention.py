@@ -188,7 +188,7 @@ def prune(params, check_mode, now=None):
     for summary in summaries:
         action, reasons = decisions[summary["name"]]
         entries.append(dict(name=summary["name"], action=action, reasons=reasons, status=summary["status"],
-                            format=summary["format"], backup_time=summary.get("backup_time"),
+                            format=summary["format"], written_by=summary["written_by"], backup_time=summary.get("backup_time"),
                             verified_at=summary.get("verified_at")))
         if action != "delete" or check_mode:
             continue

@@ -29,6 +29,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import Inp
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, data_type_name
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_pattern, parse_renames, target_of
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer
 
 LEVELS = ("exists", "checksum", "collection", "compare")
 MAX_LISTED = 20
@@ -275,6 +276,7 @@ def validate(params):
 def run(params, check_mode):
     validate(params)
     level = params["level"]
+    timer = Timer()
     result = dict(changed=False, level=level, recorded=None)
     if level in ("exists", "checksum"):
         _milvus_store, store = stores_from_params(params, need_backup=True)
@@ -286,7 +288,8 @@ def run(params, check_mode):
             # Writing the record is a change to the backup store; check mode reports that it would happen.
             result["changed"] = True
             if not check_mode:
-                result["recorded"] = record_verified(store, backup, level, checks)
+                with timer.phase("record"):
+                    result["recorded"] = record_verified(store, backup, level, checks)
     elif level == "collection":
         _milvus_store, store = stores_from_params(params, need_backup=True)
         backup = catalog.require_complete(store, params["name"])
@@ -312,7 +315,7 @@ def run(params, check_mode):
                 dst = parse_pattern(params["target"], dst_conn.default_db)
                 checks = compare_collections(src_conn, src, dst_conn, dst, params.get("content", False))
         summary, failed = summarize(checks)
-    result.update(checks=checks, summary=summary, passed=not failed)
+    result.update(checks=checks, summary=summary, passed=not failed, durations=timer.total())
     result["msg"] = failure_message(failed) if failed else "verification passed: %d check(s), %d skipped" % (
         summary["passed"], summary["skipped"])
     if failed and params.get("fail_on_mismatch", True):

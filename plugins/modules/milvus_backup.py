@@ -269,26 +269,36 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-name:
-  description: Backup name.
-  returned: always
-  type: str
-  sample: nightly_2026_11_21
 status:
   description: V(complete) after creating or finding a backup, V(planned) in check mode, V(absent) after deleting.
   returned: always
   type: str
   sample: complete
-backup_id:
-  description: Unique id of the backup (also in C(manifest.json) and C(meta/backup_meta.json)).
-  returned: when a backup was created or found
-  type: str
-  sample: 0f0b8a1c-8f7d-4d8e-9a1e-6d9c1f1d7d3e
-location:
-  description: Where the backup is.
-  returned: when state=present
-  type: str
-  sample: s3://milvus-backups/backup/nightly_2026_11_21/ at http://minio:9000
+backup:
+  description:
+    - The backup, with the same keys in every module of this collection, those of the items of
+      RV(vectorops.milvus.milvus_backup_info#module:backups) (C(written_by), C(location), C(status), C(rows),
+      C(milvus_version), C(backup_time), ...).
+    - After creating or finding it, the complete backup. In check mode, what is stored under O(name) now
+      (C(status=absent) if nothing) with the C(format) it would get. After deleting, the backup as it was.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Backup name.
+      returned: always
+      type: str
+      sample: nightly_2026_11_21
+    backup_id:
+      description: Unique id of the backup (also in C(manifest.json)); null while there is no backup.
+      returned: always
+      type: str
+      sample: 0f0b8a1c-8f7d-4d8e-9a1e-6d9c1f1d7d3e
+    format:
+      description: How the backup stores its rows, V(binlog) or V(logical) (see O(format)).
+      returned: always
+      type: str
+      sample: binlog
 resumed:
   description: An incomplete backup with this name was finished.
   returned: when a backup was created
@@ -297,24 +307,14 @@ existing:
   description: The backup already existed and was complete; nothing was done.
   returned: when the backup existed
   type: bool
-summary:
-  description: Summary of the existing backup (see M(vectorops.milvus.milvus_backup_info)).
-  returned: when the backup existed
-  type: dict
-format:
-  description: How the backup stores its rows, V(binlog) or V(logical) (see O(format)).
-  returned: when state=present
+would_resume:
+  description: An incomplete backup with this name exists and would be finished.
+  returned: in check mode with state=present
+  type: bool
+strategy:
+  description: The O(strategy) the backup would use.
+  returned: in check mode with state=present
   type: str
-  sample: logical
-written_by:
-  description: The tool that wrote the existing backup, V(vectorops) or V(milvus-backup).
-  returned: when the backup existed
-  type: str
-milvus_version:
-  description: Version of the Milvus server that was backed up.
-  returned: when a backup was created
-  type: str
-  sample: v2.3.5
 collections:
   description: Per collection C(db_name), C(name), C(id), C(partitions), C(segments), C(row_count) (rows in
     the backed-up segments, deleted rows and rows written after the cut included), C(live_row_count) (the rows a
@@ -360,6 +360,13 @@ deleted:
   returned: when state=absent and the backup existed
   type: dict
   sample: {"objects": 41, "bytes": 256012}
+error:
+  description:
+    - What failed, C(type) (the error class, for example V(ConnectionError), V(ConsistencyError), V(InputError))
+      and its details; with a partial result, the keys the run had filled in before it failed.
+  returned: on failure
+  type: dict
+  sample: {"type": "ConnectionError"}
 pymilvus_version:
   description: Version of pymilvus installed where the module ran.
   returned: on failure

@@ -17,7 +17,7 @@ description:
   - With O(name), describes that backup in detail (per-collection rows, partitions, indexes, fields, and
     for backups of this collection the consistency and checksum report).
   - Also reads backups written by milvus-backup (no manifest; C(meta/full_meta.json) or the four level
-    files), reporting them with RV(backups[].format=milvus-backup).
+    files), reporting them with RV(backups[].written_by=milvus-backup).
   - Needs only O(backup_storage) (which inherits endpoint and credentials from O(milvus_storage) like
     everywhere else). It never connects to Milvus, so the Milvus connection options are accepted, for
     C(module_defaults) of the action group, but not used. It never changes anything.
@@ -91,9 +91,19 @@ backups:
     name:
       description: Backup name.
       type: str
+    backup_id:
+      description: Unique id of the backup (also in C(manifest.json) or milvus-backup's C(backup_meta.json)).
+      type: str
     format:
+      description: How the backup stores its rows, V(binlog) or V(logical); null when nothing says yet.
+      type: str
+    written_by:
       description: V(vectorops) (written by this collection), V(milvus-backup), or V(unknown).
       type: str
+    location:
+      description: Where the backup is.
+      type: str
+      sample: s3://milvus-backups/backup/nightly_2026_11_21/ at http://minio:9000
     status:
       description: V(complete), V(incomplete) (no completion marker, for example an interrupted run) or V(corrupt).
       type: str
@@ -129,6 +139,12 @@ backups:
     verified_at:
       description: Time of the last successful verification of the stored objects, if any.
       type: str
+    verified_level:
+      description: The O(vectorops.milvus.milvus_verify#module:level) of that verification.
+      type: str
+    last_modified:
+      description: Newest modification time of the backup's objects, UTC.
+      type: str
     in_progress:
       description: For incomplete backups of this collection, who is (or was) writing it.
       type: dict
@@ -137,10 +153,33 @@ backups:
       type: list
       elements: str
 backup:
-  description: With O(name), the backup's summary plus C(collection_details) (per collection rows, partitions,
-    indexes, fields), C(consistency), C(checksums), C(totals) and, with O(objects), C(object_list). Null otherwise.
+  description:
+    - With O(name), the backup's summary (the keys of an RV(backups) item, the same in every module of this
+      collection) plus C(collection_details) (per collection rows, partitions, indexes, fields), C(consistency),
+      C(checksums), C(totals) and, with O(objects), C(object_list). Null otherwise.
   returned: always
   type: dict
+  contains:
+    name:
+      description: Backup name.
+      returned: with O(name)
+      type: str
+      sample: nightly_2026_11_21
+    backup_id:
+      description: Unique id of the backup.
+      returned: with O(name)
+      type: str
+    format:
+      description: How the backup stores its rows, V(binlog) or V(logical).
+      returned: with O(name)
+      type: str
+error:
+  description:
+    - What failed, C(type) (the error class, for example V(ConnectionError), V(ConsistencyError), V(InputError))
+      and its details; with a partial result, the keys the run had filled in before it failed.
+  returned: on failure
+  type: dict
+  sample: {"type": "ConnectionError"}
 pymilvus_version:
   description: Version of pymilvus installed where the module ran.
   returned: on failure

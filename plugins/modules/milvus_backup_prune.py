@@ -119,7 +119,7 @@ location:
   type: str
 decisions:
   description: Every considered backup with C(name), C(action) (V(keep) or V(delete)), C(reasons), C(status),
-    C(format), C(backup_time) and C(verified_at), newest first.
+    C(format) (V(binlog) or V(logical)), C(written_by), C(backup_time) and C(verified_at), newest first.
   returned: always
   type: list
   elements: dict
@@ -143,6 +143,13 @@ staging_swept:
   type: list
   elements: str
   sample: ["s3://milvus-bucket/files/restore-temp-0c1f2e3d4b5a/ at http://minio:9000"]
+error:
+  description:
+    - What failed, C(type) (the error class, for example V(ConnectionError), V(ConsistencyError), V(InputError))
+      and its details; with a partial result, the keys the run had filled in before it failed.
+  returned: on failure
+  type: dict
+  sample: {"type": "ConnectionError"}
 pymilvus_version:
   description: Version of pymilvus installed where the module ran.
   returned: on failure

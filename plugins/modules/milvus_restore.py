@@ -281,22 +281,28 @@ EXAMPLES = r"""
 
 RETURN = r"""
 backup:
-  description: Name of the restored backup.
+  description:
+    - The restored backup, with the same keys in every module of this collection, those of the items of
+      RV(vectorops.milvus.milvus_backup_info#module:backups) (C(written_by) V(vectorops) or V(milvus-backup),
+      C(location), C(status), C(rows), C(milvus_version), C(backup_time), ...).
   returned: always
-  type: str
-  sample: my_backup
-backup_id:
-  description: Id of the restored backup.
-  returned: when state=present
-  type: str
-backup_format:
-  description: V(vectorops) or V(milvus-backup).
-  returned: when state=present
-  type: str
-format:
-  description: How the backup stores its rows, V(binlog) or V(logical).
-  returned: when state=present
-  type: str
+  type: dict
+  contains:
+    name:
+      description: Backup name.
+      returned: always
+      type: str
+      sample: nightly_2026_11_21
+    backup_id:
+      description: Unique id of the backup (also in C(manifest.json)).
+      returned: always
+      type: str
+      sample: 0f0b8a1c-8f7d-4d8e-9a1e-6d9c1f1d7d3e
+    format:
+      description: How the backup stores its rows, V(binlog) or V(logical).
+      returned: always
+      type: str
+      sample: binlog
 logical_restore:
   description: V(bulk_import) or V(insert) for a logical backup (see O(logical_restore)), null for a binlog backup.
   returned: when state=present
@@ -305,6 +311,12 @@ status:
   description: V(restored), V(planned) (check mode), V(failed), or V(absent) with O(state=absent).
   returned: always
   type: str
+conflicts:
+  description: Why targets that already exist stop the restore (O(existing=fail)), one sentence each; with any,
+    nothing is restored and the module fails (in check mode it warns).
+  returned: in check mode, and on failure when a target exists
+  type: list
+  elements: str
 milvus_reads_from:
   description: The bucket and root path Milvus imports from (O(milvus_storage)).
   returned: when state=present
@@ -352,9 +364,14 @@ collections:
   type: list
   elements: dict
 totals:
-  description: C(collections), C(segments), C(objects), C(bytes), C(rows_expected), C(rows_restored).
+  description:
+    - C(collections), C(partitions), C(segments), C(rows), C(objects), C(bytes) over the restored collections,
+      the shape of RV(vectorops.milvus.milvus_backup#module:totals).
+    - C(rows) counts the rows restored (C(rows_restored) of RV(collections)); in check mode, the rows the restore
+      would bring back (C(rows_expected)).
   returned: when state=present
   type: dict
+  sample: {"collections": 2, "partitions": 5, "segments": 5, "rows": 2010, "objects": 41, "bytes": 256012}
 durations:
   description: Seconds per phase summed over all collections (C(preflight), C(staging), C(create), C(import),
     C(index), C(load)), and C(total), the wall-clock time of the whole restore.
@@ -370,6 +387,13 @@ kept:
   returned: when state=absent
   type: list
   elements: dict
+error:
+  description:
+    - What failed, C(type) (the error class, for example V(ConnectionError), V(ConsistencyError), V(InputError))
+      and its details; with a partial result, the keys the run had filled in before it failed.
+  returned: on failure
+  type: dict
+  sample: {"type": "ConnectionError"}
 pymilvus_version:
   description: Version of pymilvus installed where the module ran.
   returned: on failure

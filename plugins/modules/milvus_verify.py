@@ -226,14 +226,42 @@ checks:
   type: list
   elements: dict
 backup:
-  description: Summary of the verified backup (see M(vectorops.milvus.milvus_backup_info)).
+  description:
+    - The verified backup, with the same keys in every module of this collection, those of the items of
+      RV(vectorops.milvus.milvus_backup_info#module:backups).
   returned: with a backup level or O(level=collection)
   type: dict
+  contains:
+    name:
+      description: Backup name.
+      returned: always
+      type: str
+      sample: nightly_2026_11_21
+    backup_id:
+      description: Unique id of the backup.
+      returned: always
+      type: str
+    format:
+      description: How the backup stores its rows, V(binlog) or V(logical).
+      returned: always
+      type: str
+durations:
+  description: Seconds spent, C(record) (writing the verification record) and C(total).
+  returned: always
+  type: dict
+  sample: {"record": 0.012, "total": 1.84}
 recorded:
   description: The verification record written into the backup (C(.vectorops/VERIFIED)), or null when none was
     written (a check failed, O(record=false), a collection level, or check mode).
   returned: always
   type: dict
+error:
+  description:
+    - What failed, C(type) (the error class, for example V(ConnectionError), V(ConsistencyError), V(InputError))
+      and its details; with a partial result, the keys the run had filled in before it failed.
+  returned: on failure
+  type: dict
+  sample: {"type": "ConnectionError"}
 pymilvus_version:
   description: Version of pymilvus installed where the module ran.
   returned: on failure

@@ -105,7 +105,7 @@ def test_an_export_killed_after_its_first_collection_is_finished_by_the_rerun(
             os.killpg(proc.pid, signal.SIGKILL)
     rc, info = call("milvus_backup_info", {"name": name})
     assert rc == 0 and info["backups"][0]["status"] == "incomplete"
-    assert info["backups"][0]["data_format"] == "logical"
+    assert info["backups"][0]["format"] == "logical"
     rc, result = call("milvus_backup", params)
     intact(rc == 0 and result["resumed"], "the rerun did not finish the interrupted export: %s" % result.get("msg"))
     assert result["copy"]["reused"] == 1 and result["copy"]["exported"] == len(PARTITIONS)

@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+import return_contract
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 STACK = [sys.executable, os.path.join(REPO_ROOT, "tests", "stack", "stack.py")]
@@ -91,6 +93,9 @@ def playbook(milvus_env):
         except ValueError:
             raise AssertionError("ansible-playbook printed no JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
         run = PlaybookRun(proc, output)
+        for results in run.tasks.values():
+            for task_result in results:
+                return_contract.record(task_result)
         check_import_requests(run, milvus_env)
         return run
 

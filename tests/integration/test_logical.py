@@ -83,7 +83,7 @@ def test_quick_setup_milvus_to_lite_keeps_rows_and_search(
     backup_store.cleanup(name)
     rc, made = call("milvus_backup", {"name": name, "collections": [quick_setup], "format": "logical"})
     assert rc == 0, made.get("msg")
-    assert made["format"] == "logical" and made["collections"][0]["format_reason"] == "format=logical"
+    assert made["backup"]["format"] == "logical" and made["collections"][0]["format_reason"] == "format=logical"
     entry = made["collections"][0]
     # Milvus 2.3.5 does not pin reads to a timestamp: the export was re-checked instead (logical.read_timestamp).
     assert entry["logical"]["snapshot"] is False and entry["logical"]["read_timestamp"] is None
@@ -92,7 +92,7 @@ def test_quick_setup_milvus_to_lite_keeps_rows_and_search(
     target = "qs_from_235_%s" % unique
     rc, restored = call("milvus_restore", dict(lite_params(stack), name=name, rename=["%s:%s" % (quick_setup, target)]))
     assert rc == 0, restored.get("msg")
-    assert restored["format"] == "logical" and restored["logical_restore"] == "insert"
+    assert restored["backup"]["format"] == "logical" and restored["logical_restore"] == "insert"
     got = restored["collections"][0]
     assert got["method"] == "insert" and got["rows_restored"] == 10 and got["rows_match"]
     assert top3(lite_client, target) == top3(milvus_client, quick_setup)
@@ -112,7 +112,7 @@ def test_rich_collection_lite_to_milvus_by_bulk_import_and_by_insert(
     rc, made = call("milvus_backup", dict(lite_params(stack), name=name, collections=[source]))
     assert rc == 0, made.get("msg")
     entry = made["collections"][0]
-    assert made["format"] == "logical" and entry["format_reason"] == "auto: Milvus Lite keeps no binlogs"
+    assert made["backup"]["format"] == "logical" and entry["format_reason"] == "auto: Milvus Lite keeps no binlogs"
     assert entry["logical"]["snapshot"] is False and entry["live_row_count"] == 1400 - len(deleted)
     assert sorted(p["name"] for p in entry["partitions"]) == ["_default", "p_eu", "p_us"]
     src = content_of(lite_params(stack), source)
@@ -144,7 +144,7 @@ def test_rich_collection_milvus_to_lite_and_auto_picks_binlog_on_milvus(
     backup_store.cleanup(auto_name)
     rc, auto = call("milvus_backup", {"name": auto_name, "collections": [source]})
     assert rc == 0, auto.get("msg")
-    assert auto["format"] == "binlog"
+    assert auto["backup"]["format"] == "binlog"
     assert auto["collections"][0]["format_reason"] == "auto: Milvus's bucket and segments are readable"
     name = "logical_m_%s" % unique
     backup_store.cleanup(name)
@@ -159,7 +159,7 @@ def test_rich_collection_milvus_to_lite_and_auto_picks_binlog_on_milvus(
     # Everything else reads the logical backup: info shows the format, verify checks checksums and the
     # restored collection against the backup's fingerprints.
     rc, info = call("milvus_backup_info", {"name": name})
-    assert rc == 0 and info["backup"]["data_format"] == "logical"
+    assert rc == 0 and info["backup"]["format"] == "logical"
     rc, verified = call("milvus_verify", {"name": name, "level": "checksum"})
     assert rc == 0 and verified["passed"], verified.get("msg")
     rc, verified = call("milvus_verify", dict(lite_params(stack), name=name, level="collection",
@@ -198,7 +198,7 @@ def test_check_mode_of_a_logical_backup_writes_nothing(call, stack, lite_client,
     create_rich(lite_client, source)
     name = "logical_chk_%s" % unique
     rc, planned = call("milvus_backup", dict(lite_params(stack), name=name, collections=[source]), check=check)
-    assert rc == 0 and planned["status"] == "planned" and planned["format"] == "logical"
+    assert rc == 0 and planned["status"] == "planned" and planned["backup"]["format"] == "logical"
     assert planned["collections"][0]["format"] == "logical"
     assert not catalog.read_backup(backup_store, name).exists
     lite_client.drop_collection(source)
@@ -216,7 +216,7 @@ def test_the_migrate_playbook_moves_a_collection_from_lite_to_milvus_and_compare
         "migrate_collections": [source], "migrate_backup_name": name})
     assert run.rc == 0, run.failed_tasks or run.stderr[-2000:]
     restored = run.result("Restore into the target")
-    assert restored["format"] == "logical" and restored["logical_restore"] == "bulk_import"
+    assert restored["backup"]["format"] == "logical" and restored["logical_restore"] == "bulk_import"
     compared = run.result("Compare every migrated collection (rows, primary keys, contents)")["results"][0]
     assert compared["passed"] and [c["name"] for c in compared["checks"]] == [
         "schema", "row_count", "pk_fingerprint", "content_fingerprint"]

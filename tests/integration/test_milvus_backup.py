@@ -117,7 +117,7 @@ def test_backup_info_lists_and_describes(call, shapes_backup):
     rc, listing = call("milvus_backup_info", {})
     assert rc == 0
     entry = [b for b in listing["backups"] if b["name"] == name][0]
-    assert entry["status"] == "complete" and entry["format"] == "vectorops" and entry["rows"] == result["totals"]["rows"]
+    assert entry["status"] == "complete" and entry["written_by"] == "vectorops" and entry["rows"] == result["totals"]["rows"]
     assert entry["milvus_version"].startswith("v2.3.5") and entry["tool_version"] == "0.1.0"
     rc, one = call("milvus_backup_info", {"name": name, "objects": True})
     assert rc == 0 and one["backup"]["complete"]
@@ -131,7 +131,7 @@ def test_backup_info_lists_and_describes(call, shapes_backup):
 def test_rerunning_the_same_name_changes_nothing(call, shapes_backup):
     name, result = shapes_backup
     again = backup(call, name, concurrency=8)
-    assert again["changed"] is False and again["existing"] and again["backup_id"] == result["backup_id"]
+    assert again["changed"] is False and again["existing"] and again["backup"]["backup_id"] == result["backup"]["backup_id"]
 
 
 @pytest.mark.parametrize("params,expected", [
@@ -144,6 +144,7 @@ def test_filters_select_exactly_what_they_name(call, shapes, backup_store, uniqu
     name = "filter_%s" % unique
     rc, plan = call("milvus_backup", dict(params, name=name, collections=params.get("collections", [])), check=True)
     assert rc == 0 and plan["changed"] and plan["status"] == "planned"
+    assert plan["backup"]["name"] == name and plan["backup"]["status"] == "absent" and plan["backup"]["format"] == "binlog"
     assert sorted("%s.%s" % (c["db_name"], c["name"]) for c in plan["collections"]) == expected
     assert not backup_store.has_objects(backup_store.key(name) + "/"), "check mode writes nothing"
 
@@ -164,7 +165,7 @@ def test_backup_to_a_second_bucket(call, shapes, stack, unique):
                     backup_storage={"bucket": stack["VECTOROPS_STACK_SECOND_BACKUP_BUCKET"], "root_path": "other/root"})
     store = store_for(stack, "BACKUP_STORAGE", stack["VECTOROPS_STACK_SECOND_BACKUP_BUCKET"], "other/root")
     try:
-        assert result["location"].startswith("s3://milvus-backups-2/other/root/%s/" % name)
+        assert result["backup"]["location"].startswith("s3://milvus-backups-2/other/root/%s/" % name)
         assert_manifest_matches_storage(store, name)
         assert result["copy"]["server_side"] == result["totals"]["objects"]
     finally:
@@ -201,9 +202,10 @@ def test_delete_backup(call, shapes, backup_store, unique):
     assert backup_store.exists(backup_store.key(name, "COMPLETE")), "check mode deletes nothing"
     rc, deleted = call("milvus_backup", {"name": name, "state": "absent"})
     assert rc == 0 and deleted["changed"] and deleted["deleted"] == planned["deleted"]
+    assert planned["backup"]["status"] == deleted["backup"]["status"] == "complete" and deleted["backup"]["name"] == name
     assert not backup_store.has_objects(backup_store.key(name) + "/")
     rc, again = call("milvus_backup", {"name": name, "state": "absent"})
-    assert rc == 0 and again["changed"] is False
+    assert rc == 0 and again["changed"] is False and again["backup"]["status"] == "absent"
 
 
 def no_backup_written(store, name):
@@ -232,6 +234,7 @@ def test_unreachable_storage(call, shapes, unique):
                                                            "secret_key": "test-secret-key-123"}})
     assert rc != 0 and "cannot reach object storage" in result["msg"] and endpoint in result["msg"]
     assert "\n" not in result["msg"] and result["status"] == "incomplete"
+    assert result["backup"] == {"name": "unreach_%s" % unique}, "the storage cannot be read: the name alone"
 
 
 def test_wrong_storage_credentials(call, shapes, backup_store, unique):
@@ -417,7 +420,7 @@ def test_backup_info_reads_milvus_backup_backups(call, milvus_client, quick_setu
     foreign_quick_setup(milvus_client, stack, backup_store, name, level_only)
     rc, listing = call("milvus_backup_info", {})
     entry = [b for b in listing["backups"] if b["name"] == name][0]
-    assert entry["format"] == "milvus-backup" and entry["status"] == "complete"
+    assert entry["written_by"] == "milvus-backup" and entry["status"] == "complete"
     assert entry["collections"] == ["default.quick_setup"] and entry["rows"] == 10
     assert entry["milvus_version"] == "v2.3.5" and entry["tool_version"] is None
     rc, one = call("milvus_backup_info", {"name": name})
@@ -431,5 +434,32 @@ def test_delete_a_milvus_backup_backup(call, milvus_client, quick_setup, stack, 
     name = "mbk_del_%s" % unique
     foreign_quick_setup(milvus_client, stack, backup_store, name, level_only=False)
     rc, result = call("milvus_backup", {"name": name, "state": "absent"})
-    assert rc == 0 and result["changed"] and result["previous_status"] == "complete"
+    assert rc == 0 and result["changed"] and result["backup"]["status"] == "complete"
     assert not backup_store.has_objects(backup_store.key(name) + "/")
+
+
+def test_prune_decisions_name_each_backups_format_and_writer(call, quick_setup, stack, unique):
+    """milvus_backup_prune on a root of its own: every decision says how the backup stores its rows
+    (``format``) and which tool wrote it (``written_by``), as milvus_backup_info's summaries do."""
+    root = "prune_%s" % unique
+    storage = {"root_path": root}
+    store = store_for(stack, "BACKUP_STORAGE", stack["BACKUP_STORAGE_BUCKET"], root)
+    older, newer = "older_%s" % unique, "newer_%s" % unique
+    try:
+        for name, data_format in ((older, "binlog"), (newer, "logical")):
+            rc, made = call("milvus_backup", {"name": name, "collections": [quick_setup], "format": data_format,
+                                              "backup_storage": storage})
+            assert rc == 0, made.get("msg")
+            assert made["backup"]["format"] == data_format and made["backup"]["written_by"] == "vectorops"
+        rc, planned = call("milvus_backup_prune", {"keep_last": 1, "backup_storage": storage}, check=True)
+        assert rc == 0 and planned["changed"] and planned["deleted"] == [older] and planned["kept"] == [newer]
+        decisions = dict((d["name"], d) for d in planned["decisions"])
+        assert dict((name, (d["format"], d["written_by"], d["action"])) for name, d in decisions.items()) == {
+            older: ("binlog", "vectorops", "delete"), newer: ("logical", "vectorops", "keep")}
+        assert sorted(b["name"] for b in catalog.list_backups(store)) == sorted([older, newer]), "check mode deletes nothing"
+        rc, pruned = call("milvus_backup_prune", {"keep_last": 1, "backup_storage": storage})
+        assert rc == 0 and pruned["changed"] and pruned["deleted"] == [older]
+        assert [b["name"] for b in catalog.list_backups(store)] == [newer]
+    finally:
+        for name in store.list_dirs(store.key() + "/"):
+            catalog.delete_backup(store, name)

@@ -192,3 +192,23 @@ def test_ansible_doc_renders_the_roles(milvus_env, role):
                                     capture_output=True, text=True, check=True).stdout)
     options = doc["vectorops.milvus.%s" % role]["entry_points"]["main"]["options"]
     assert options and all(name.startswith(role + "_") and spec["description"] for name, spec in options.items())
+
+
+@pytest.mark.parametrize("module,params", [
+    ("milvus_backup", {"name": "never_written", "collections": ["quick_setup"]}),
+    ("milvus_backup_info", {}),
+    ("milvus_backup_prune", {"keep_last": 1}),
+    ("milvus_restore", {"name": "never_written"}),
+    ("milvus_verify", {"level": "checksum", "name": "never_written"}),
+])
+def test_every_module_names_a_missing_backup_bucket_with_its_error_type_and_versions(call, quick_setup, module,
+                                                                                     params):
+    """The failure result is the same in every module: one line naming the bucket, ``error.type``, and the
+    library versions for a bug report."""
+    from importlib import metadata  # pylint: disable=import-outside-toplevel
+    rc, result = call(module, dict(params, backup_storage={"bucket": "no-such-bucket"}))
+    assert rc != 0 and result["failed"] and "\n" not in result["msg"]
+    assert "bucket 'no-such-bucket' does not exist" in result["msg"], result["msg"]
+    assert result["error"]["type"] == "StorageError" and result["error"]["reason"] == "missing_bucket"
+    assert result["pymilvus_version"] == metadata.version("pymilvus")
+    assert result["boto3_version"] == metadata.version("boto3")

@@ -63,6 +63,10 @@ def test_round_trip_of_every_shape_into_other_databases(call, shapes, shapes_bac
         assert compare.compare(src, coll, dst, coll) == want["live"], label
     aliased = compare.client_for(stack, dbs["vo_db2"]).describe_collection("docs_varchar")["aliases"]
     assert aliased == ["docs_live"]
+    assert result["backup"]["name"] == name and result["backup"]["written_by"] == "vectorops"
+    assert result["totals"]["rows"] == sum(c["rows_restored"] for c in result["collections"]) == sum(
+        want["live"] for want in shapes.values())
+    assert result["totals"]["collections"] == len(shapes)
     assert restored["%s.docs_varchar" % dbs["vo_db2"]]["aliases"]["restored"] == ["docs_live"]
     assert restored["%s.events_auto" % dbs["vo_db2"]]["load_state"] == "NotLoad"
 
@@ -152,7 +156,7 @@ def test_restore_a_milvus_backup_backup(call, milvus_client, quick_setup, stack,
     db = "vo_mbk_%s" % unique
     scratch_databases.append(db)
     result = restore(call, {"name": name, "rename": ["default.*:%s.*" % db]})
-    assert result["backup_format"] == "milvus-backup"
+    assert result["backup"]["written_by"] == "milvus-backup"
     entry = result["collections"][0]
     assert entry["rows_restored"] == 10 and entry["rows_match"] is True
     assert compare.compare(compare.client_for(stack, "default"), "quick_setup", compare.client_for(stack, db),
@@ -273,6 +277,7 @@ def test_check_mode_plans_without_creating(call, shapes_backup, stack, milvus_cl
     db = "vo_plan_%s" % unique
     result = restore(call, {"name": name, "rename": ["default.*:%s.*" % db]}, check=True)
     assert result["status"] == "planned" and result["changed"]
+    assert result["backup"]["name"] == name and result["backup"]["backup_id"] == backup["backup"]["backup_id"]
     assert db not in milvus_client.list_databases()
     plan = by_target(result)
     assert plan["%s.catalog" % db]["action"] == "create" and plan["%s.catalog" % db]["segments"] > 0

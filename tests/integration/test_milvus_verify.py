@@ -37,10 +37,14 @@ def test_checksum_level_passes_and_is_recorded(call, small_backup, backup_store)
     assert checks_named(result, "object_checksums")[0]["actual"] == made["totals"]["objects"]
     assert checks_named(result, "meta_agrees_with_manifest")[0]["passed"] is True
     assert result["recorded"]["level"] == "checksum"
+    assert result["durations"]["record"] <= result["durations"]["total"]
+    assert result["backup"]["name"] == name and result["backup"]["written_by"] == "vectorops"
+    assert result["backup"]["backup_id"] == made["backup"]["backup_id"]
     rc, info = call("milvus_backup_info", {"name": name})
     assert info["backups"][0]["verified_level"] == "checksum" and info["backups"][0]["verified_at"]
     rc, result = call("milvus_verify", {"level": "exists", "name": name, "record": False})
     assert rc == 0 and result["passed"] and result["changed"] is False and result["recorded"] is None
+    assert "record" not in result["durations"] and result["durations"]["total"] >= 0
 
 
 def test_a_corrupted_object_is_named(call, small_backup, backup_store):

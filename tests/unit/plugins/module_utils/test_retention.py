@@ -17,7 +17,8 @@ def summary(name, age_seconds, complete=True, verified=False, status=None, in_pr
     when = layout.iso(NOW - datetime.timedelta(seconds=age_seconds))
     return dict(name=name, complete=complete, status=status or ("complete" if complete else "incomplete"),
                 backup_time=when if complete else None, created_at=when, last_modified=when,
-                verified_at=when if verified else None, in_progress=in_progress, format="vectorops")
+                verified_at=when if verified else None, in_progress=in_progress, format="binlog",
+                written_by="vectorops")
 
 
 def kept(decisions):
