@@ -277,7 +277,7 @@ class BackupJob:
             collections.append(entry)
         return dict(changed=True, status="planned", would_resume=existing.exists,
                     backup=dict(existing.summary(), format=self.format), strategy=strategy, collections=collections,
-                    totals=totals_of(collections),
+                    totals=manifest.totals_of(collections),
                     msg="check mode: would %s backup %r of %d collection(s)"
                     % ("resume" if existing.exists else "create", self.name, len(collections)))
 
@@ -358,7 +358,7 @@ class BackupJob:
         for rel in (layout.COLLECTION_META, layout.PARTITION_META, layout.SEGMENT_META, layout.FULL_META):
             self.store.write(self.paths.key(rel), files[rel])
         collections = [self._collection_entry(p) for p in self.plans]
-        totals = totals_of(collections)
+        totals = manifest.totals_of(collections)
         backup_ts = full["backup_timestamp"]
         backup_time = layout.iso(layout.hybrid_ts_to_datetime(backup_ts)) or self.started_at
         sources = dict(Counter(item["sha256_source"] for item in self.copied.values()))
@@ -457,19 +457,6 @@ def result_view(entry):
         view["verification"] = dict(pk_fingerprint=verification["pk_fingerprint"],
                                     golden_queries=len(verification["golden_queries"]), skipped=verification["skipped"])
     return view
-
-
-def totals_of(collections):
-    """Totals over collection entries (lists of partitions/segments, or their counts in check mode)."""
-    def count(value):
-        return len(value) if isinstance(value, list) else value
-
-    return dict(collections=len(collections),
-                partitions=sum(count(c["partitions"]) for c in collections),
-                segments=sum(count(c["segments"]) for c in collections),
-                rows=sum(c.get("row_count", c.get("rows", 0)) for c in collections),
-                objects=sum(c["objects"] for c in collections),
-                bytes=sum(c["bytes"] for c in collections))
 
 
 def default_management_uri(uri):

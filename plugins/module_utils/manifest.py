@@ -179,6 +179,22 @@ def meta_files(full):
     }
 
 
+def totals_of(entries, rows=None):
+    """The ``totals`` of the manifest and of milvus_backup's and milvus_restore's results: counts over collection
+    entries, whose partitions and segments are lists or already counts. ``rows(entry)`` gives an entry's rows
+    (default: its ``row_count``, or ``rows`` in a check-mode plan)."""
+    def count(value):
+        return len(value) if isinstance(value, list) else (value or 0)
+
+    rows = rows or (lambda entry: entry.get("row_count", entry.get("rows", 0)))
+    return dict(collections=len(entries),
+                partitions=sum(count(e.get("partitions")) for e in entries),
+                segments=sum(count(e.get("segments")) for e in entries),
+                rows=sum(rows(e) or 0 for e in entries),
+                objects=sum(e.get("objects") or 0 for e in entries),
+                bytes=sum(e.get("bytes") or 0 for e in entries))
+
+
 def complete_marker(name, backup_id, manifest_bytes, totals, completed_at):
     return encode_pretty(dict(format=layout.FORMAT, name=name, backup_id=backup_id, completed_at=completed_at,
                               manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),

@@ -39,7 +39,7 @@ import re
 import threading
 import uuid
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import binlog_format, catalog, layout, logical
+from ansible_collections.vectorops.milvus.plugins.module_utils import binlog_format, catalog, layout, logical, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
@@ -245,7 +245,8 @@ class RestoreJob:
             for conflict in conflicts:
                 self.warn(conflict)
             return dict(summary, changed=any(p["action"] not in ("skip", "conflict") for p in plans), status="planned",
-                        conflicts=conflicts, collections=planned, totals=_totals(planned))
+                        conflicts=conflicts, collections=planned,
+                        totals=manifest.totals_of(planned, rows=lambda e: e["rows_expected"]))
         if conflicts:
             raise VectoropsError(conflicts[0], result=dict(summary, changed=False, status="conflict", conflicts=conflicts))
         summary["recovered"] = self.recovered
@@ -272,7 +273,8 @@ class RestoreJob:
         for entry in results:
             for phase, seconds in (entry.get("durations") or {}).items():
                 durations[phase] = round(durations.get(phase, 0) + seconds, 3)
-        return dict(summary, changed=changed, status="restored", collections=results, totals=_totals(results),
+        return dict(summary, changed=changed, status="restored", collections=results,
+                    totals=manifest.totals_of(results, rows=lambda e: e["rows_restored"]),
                     durations=durations)
 
     def remove(self, check_mode):
@@ -748,14 +750,6 @@ def objects_of(plan):
 def damaged(key, actual, expected):
     return ConsistencyError("backup object %s does not match its manifest SHA-256 (%s, manifest %s): the backup is "
                             "damaged; nothing was imported from it" % (key, (actual or "unreadable")[:16], expected[:16]))
-
-
-def _totals(entries):
-    """milvus_backup's totals shape; ``rows`` counts the rows restored, or those a check-mode run would restore."""
-    rows = "rows_restored" if any("rows_restored" in e for e in entries) else "rows_expected"
-    return dict(collections=len(entries), partitions=sum(e.get("partitions", 0) for e in entries),
-                segments=sum(e.get("segments", 0) for e in entries), rows=sum(e.get(rows) or 0 for e in entries),
-                objects=sum(e.get("objects", 0) for e in entries), bytes=sum(e.get("bytes", 0) for e in entries))
 
 
 # What ``existing`` does with a target that exists (``fail`` is a conflict, not an action).

@@ -14,10 +14,10 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), "plugins", "modules")
 PREFIX = "vectorops.milvus."
-# Keys Ansible itself (or the json callback) adds to every result; modules do not document them.
+# Keys Ansible itself (or the json callback) adds to results, besides its _ansible_* ones; modules do not
+# document them.
 ANSIBLE_KEYS = frozenset(("changed", "failed", "msg", "invocation", "warnings", "deprecations", "exception",
-                          "skipped", "skip_reason", "false_condition", "action", "diff", "_ansible_no_log",
-                          "_ansible_verbose_always", "_ansible_verbose_override", "attempts", "retries",
+                          "skipped", "skip_reason", "false_condition", "action", "diff", "attempts", "retries",
                           "ansible_facts", "censored", "module_stdout", "module_stderr", "rc", "failed_when_result",
                           "changed_when_result", "item", "ansible_loop_var", "ansible_index_var", "ansible_loop"))
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import backup, catalog, restore, retention, storage, \
+from ansible_collections.vectorops.milvus.plugins.module_utils import backup, catalog, manifest, retention, storage, \
     verify
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import VectoropsError
 
@@ -152,15 +152,20 @@ def test_verify_returns_the_backup_and_its_durations(tmp_path):
     assert set(result["durations"]) == {"total"} and result["durations"]["total"] >= 0
 
 
-def test_restore_totals_have_milvus_backups_shape():
+def test_backup_and_restore_totals_are_one_shape():
+    """manifest.totals_of is the totals of the manifest, of milvus_backup and of milvus_restore."""
+    backed_up = [dict(partitions=[{}, {}], segments=[{}, {}, {}], row_count=50, objects=10, bytes=100),
+                 dict(partitions=[{}], segments=[{}], row_count=7, objects=4, bytes=40)]
+    expected = dict(collections=2, partitions=3, segments=4, rows=57, objects=14, bytes=140)
+    assert manifest.totals_of(backed_up) == expected
+    planned = [dict(partitions=2, segments=3, rows=50, objects=10, bytes=100),
+               dict(partitions=1, segments=1, rows=7, objects=4, bytes=40)]
+    assert manifest.totals_of(planned) == expected, "a check-mode backup plan counts the same way"
     restored = [dict(partitions=2, segments=3, objects=10, bytes=100, rows_expected=50, rows_restored=50),
-                dict(partitions=1, segments=1, objects=4, bytes=40, rows_expected=7, rows_restored=6)]
-    assert restore._totals(restored) == dict(collections=2, partitions=3, segments=4, rows=56, objects=14,  # pylint: disable=protected-access
-                                             bytes=140)
-    planned = [dict(partitions=2, segments=3, objects=10, bytes=100, rows_expected=50),
-               dict(partitions=1, segments=1, objects=4, bytes=40, rows_expected=7)]
-    assert restore._totals(planned)["rows"] == 57, "in check mode: the rows the restore would bring back"  # pylint: disable=protected-access
-    assert set(restore._totals([])) == {"collections", "partitions", "segments", "rows", "objects", "bytes"}  # pylint: disable=protected-access
+                dict(partitions=1, segments=1, objects=4, bytes=40, rows_expected=7, rows_restored=None)]
+    assert manifest.totals_of(restored, rows=lambda e: e["rows_restored"]) == dict(expected, rows=50)
+    assert manifest.totals_of(restored, rows=lambda e: e["rows_expected"])["rows"] == 57
+    assert manifest.totals_of([]) == dict(collections=0, partitions=0, segments=0, rows=0, objects=0, bytes=0)
 
 
 def test_a_backup_just_written_summarizes_like_one_read_back(tmp_path):
