@@ -44,6 +44,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     NotFoundError,
     VectoropsError,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.management import default_management_uri
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import backup_storage_preflight
 from ansible_collections.vectorops.milvus.plugins.module_utils.progress import (
@@ -457,11 +458,6 @@ def result_view(entry):
         view["verification"] = dict(pk_fingerprint=verification["pk_fingerprint"],
                                     golden_queries=len(verification["golden_queries"]), skipped=verification["skipped"])
     return view
-
-
-def default_management_uri(uri):
-    host = uri.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-    return "http://%s:9091" % host
 
 
 def delete(params, check_mode):

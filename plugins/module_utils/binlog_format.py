@@ -30,7 +30,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import concurrent.futures
-import http.client
 import time
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, fingerprint, layout
@@ -48,6 +47,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan impor
     row_check_moment,
     unsupported_segments,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.management import GcPause
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import wait_for_import
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
 from ansible_collections.vectorops.milvus.plugins.module_utils.rest import MilvusRest, RestError
@@ -81,72 +81,6 @@ def consistency_cut(flush_ts):
 def flush_is_retryable(message):
     message = message.lower()
     return any(pattern in message for pattern in RETRYABLE_FLUSH_ERRORS)
-
-
-class GcPause:
-    """Milvus's DataCoord GC pause (management HTTP port, default 9091); advisory by design.
-
-    Milvus < 2.6.8 pauses cluster-wide: ``GET /management/datacoord/garbage_collection/pause?pause_seconds=N``
-    and ``.../resume``. Older servers (2.3.x) answer 404; the result says so.
-    """
-
-    def __init__(self, management_uri, seconds, mode):
-        self.uri = management_uri
-        self.seconds = int(seconds)
-        self.mode = mode
-        self.held = False
-        self.reason = None
-
-    def _get(self, path):
-        scheme, _sep, rest = self.uri.partition("://")
-        host = rest.split("/", 1)[0]
-        conn_class = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        conn = conn_class(host, timeout=10)
-        try:
-            conn.request("GET", "/management/datacoord/garbage_collection/" + path)
-            resp = conn.getresponse()
-            return resp.status, resp.read().decode("utf-8", "replace").strip()
-        finally:
-            conn.close()
-
-    def pause(self):
-        if self.mode == "skip":
-            self.reason = "skipped (gc_pause=skip)"
-            return self.report()
-        try:
-            status, body = self._get("pause?pause_seconds=%d" % self.seconds)
-        except (OSError, http.client.HTTPException) as exc:
-            status, body = None, str(exc)
-        if status == 200:
-            self.held = True
-            self.reason = "paused for up to %ds" % self.seconds
-        elif status == 404:
-            self.reason = ("%s answered 404: this Milvus version has no GC pause API; segments compacted during "
-                           "the copy are detected and re-planned instead" % self.uri)
-        else:
-            self.reason = "GC pause via %s failed: %s %s" % (self.uri, status or "", body[:200])
-        if self.mode == "require" and not self.held:
-            raise ConsistencyError("gc_pause=require but Milvus's garbage collection could not be paused: %s"
-                                   % self.reason)
-        return self.report()
-
-    def renew(self):
-        if self.held:
-            try:
-                self._get("pause?pause_seconds=%d" % self.seconds)
-            except (OSError, http.client.HTTPException):
-                pass
-
-    def resume(self):
-        if self.held:
-            try:
-                self._get("resume")
-            except (OSError, http.client.HTTPException):
-                pass  # the pause expires on its own after pause_seconds
-
-    def report(self):
-        return dict(mode=self.mode, held=self.held, reason=self.reason, management_uri=self.uri,
-                    pause_seconds=self.seconds)
 
 
 def segment_file_problem(storage_version, field_ids, files_per_dir):

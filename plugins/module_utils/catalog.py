@@ -23,6 +23,7 @@ import json
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import layout
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import NotFoundError, VectoropsError
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import consistency_level_name, kv_dict
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
 
@@ -300,7 +301,7 @@ def describe_backup(backup, include_objects=False):
                 fields=[dict(name=f.get("name"), field_id=f.get("fieldID", 0), data_type=f.get("data_type"))
                         for f in coll.get("schema", {}).get("fields", [])],
                 indexes=[dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
-                              params=dict((p["key"], p.get("value", "")) for p in i.get("params", [])))
+                              params=kv_dict(i.get("params")))
                          for i in coll.get("indexes", [])],
                 partitions=[dict(name=p["name"], id=p["id"], row_count=p["row_count"], segments=len(p["segments"]))
                             for p in coll.get("partitions", [])]))
@@ -374,7 +375,7 @@ def database_properties_of(backup):
                     if props)
     result = {}
     for entry in (backup.meta() or {}).get("database_backups") or []:
-        props = dict((p.get("key"), p.get("value")) for p in entry.get("properties") or [] if p.get("key"))
+        props = kv_dict(entry.get("properties"))
         if props:
             result[entry.get("db_name") or "default"] = props
     return result
@@ -423,7 +424,7 @@ def _from_manifest(backup, coll):
                           _group_dir("delta_log", coll["id"], seg["partition_id"], seg["id"]) if seg.get("delta_logs")
                           else "")))
     indexes = [dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
-                    params=dict((p["key"], p.get("value", "")) for p in i.get("params", [])))
+                    params=kv_dict(i.get("params")))
                for i in coll.get("indexes", [])]
     return dict(db_name=coll["db_name"], name=coll["name"], id=coll["id"], schema=coll["schema"],
                 shards_num=coll.get("shards_num") or 1, consistency_level=coll.get("consistency_level") or "Bounded",
@@ -442,7 +443,6 @@ def _logical_files(backup, coll):
 
 
 def _from_meta(coll):
-    from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import consistency_level_name  # pylint: disable=import-outside-toplevel
     cid = coll.get("collection_id")
     segments = []
     for seg in meta_segments(coll):
@@ -474,7 +474,7 @@ def _from_meta(coll):
     return dict(db_name=coll.get("db_name") or "default", name=coll.get("collection_name"), id=cid, schema=schema,
                 shards_num=coll.get("shards_num") or 1,
                 consistency_level=consistency_level_name(coll.get("consistency_level", 0)),
-                properties=dict((p.get("key"), p.get("value", "")) for p in coll.get("properties", []) or []),
+                properties=kv_dict(coll.get("properties")),
                 indexes=indexes, aliases=coll.get("aliases", []) or [], load_state=coll.get("load_state"),
                 partitions=[dict(name=p.get("partition_name"), id=p.get("partition_id"), load_state=p.get("load_state"))
                             for p in coll.get("partition_backups", []) or []],

@@ -23,6 +23,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import (
     consistency_level_name,
     data_type_name,
     describe_collection_proto,
+    kv_dict,
     proto_to_dict,
 )
 
@@ -33,10 +34,6 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
 
 DYNAMIC_FIELD_NAME = "$meta"
 INDEX_NOT_FOUND_CODE = 700  # IndexNotExist (Milvus pkg/util/merr)
-
-
-def kv_dict(pairs):
-    return dict((p.get("key"), p.get("value", "")) for p in pairs or [])
 
 
 def load_state_name(value):

@@ -19,6 +19,7 @@ import hashlib
 import json
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import layout
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import kv_dict
 
 # Fields milvus-backup's generated code emits even when zero (sed-patched in its gen_proto.sh).
 ALWAYS_EMITTED = frozenset(["size", "has_index", "log_size", "state_code", "progress", "data"])
@@ -89,7 +90,7 @@ def encode_value_field(value):
 
 
 def index_info(index_proto):
-    params = dict((p.get("key"), p.get("value", "")) for p in index_proto.get("params", []))
+    params = kv_dict(index_proto.get("params"))
     return dict(field_name=index_proto.get("field_name"), index_name=index_proto.get("index_name"),
                 index_type=params.get("index_type", ""), params=params, index_id=index_proto.get("indexID", 0))
 

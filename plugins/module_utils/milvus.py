@@ -308,6 +308,17 @@ def check_status(what, status, uri=""):
                                milvus_code=code or error_code)
 
 
+def kv_dict(pairs):
+    """Milvus's key/value lists (``KeyValuePair``: properties, params, stats, infos) as a dict, from protos or
+    from their dict form (manifests, milvus-backup's meta); pairs without a key are left out."""
+    result = {}
+    for pair in pairs or []:
+        key, value = (pair.get("key"), pair.get("value")) if isinstance(pair, dict) else (pair.key, pair.value)
+        if key:
+            result[key] = "" if value is None else value
+    return result
+
+
 def proto_to_dict(message):
     """Proto message -> dict with proto field names, integer enums and integer int64s.
 
@@ -373,7 +384,7 @@ def wait_for_import(conn, db, task, what, deadline, import_timeout):
 
     def finished():
         state = conn.rpc("import state", "GetImportState", milvus_pb2.GetImportStateRequest(task=task), db_name=db)
-        last.update(state=common_pb2.ImportState.Name(state.state), info=dict((kv.key, kv.value) for kv in state.infos))
+        last.update(state=common_pb2.ImportState.Name(state.state), info=kv_dict(state.infos))
         if state.state in (IMPORT_FAILED, IMPORT_FAILED_CLEANED):
             reason = last["info"].get("failed_reason") or "no reason"
             raise MilvusOperationError("%s failed (task %s): %s" % (what, task, reason))

@@ -48,7 +48,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     VectoropsError,
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.features import has_feature
-from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, describe_collection_proto
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, describe_collection_proto, kv_dict
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
 from ansible_collections.vectorops.milvus.plugins.module_utils.progress import HEARTBEAT_SECONDS, writer_state
 from ansible_collections.vectorops.milvus.plugins.module_utils.restore_state import (
@@ -566,7 +566,7 @@ class RestoreJob:
     def _count(self, db, name):
         resp = self.conn.rpc("statistics of %s.%s" % (db, name), "GetCollectionStatistics",
                              milvus_pb2.GetCollectionStatisticsRequest(db_name=db, collection_name=name), db_name=db)
-        return int(dict((kv.key, kv.value) for kv in resp.stats).get("row_count", 0))
+        return int(kv_dict(resp.stats).get("row_count", 0))
 
     # -------------------------------------------------------------- index, load, aliases
     def _indexes(self, src, db, name, resume=False):

@@ -37,7 +37,7 @@ import socket
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, layout
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import NotFoundError, VectoropsError
-from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import describe_collection_proto
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import describe_collection_proto, kv_dict
 from ansible_collections.vectorops.milvus.plugins.module_utils.progress import writer_state
 
 try:
@@ -140,7 +140,7 @@ class RestoreState:
         return describe_collection_proto(self.conn, db, name)
 
     def properties(self, db, name):
-        return dict((p.key, p.value) for p in self.describe(db, name).properties)
+        return kv_dict(self.describe(db, name).properties)
 
     def aliases(self, db, name):
         return sorted(self.describe(db, name).aliases)
@@ -196,7 +196,7 @@ class RestoreState:
     def restoring(self, db, name):
         """(restoring marker or None, collection id) of one collection."""
         desc = self.describe(db, name)
-        props = dict((p.key, p.value) for p in desc.properties)
+        props = kv_dict(desc.properties)
         return decode(props.get(RESTORING)), desc.collectionID
 
     def restored_from(self, db, name):
@@ -206,7 +206,7 @@ class RestoreState:
             record = self.records.completion(desc.collectionID)
             if record:
                 return record.get("origin")
-        return dict((p.key, p.value) for p in desc.properties).get(RESTORED_FROM) or None
+        return kv_dict(desc.properties).get(RESTORED_FROM) or None
 
     def mark_complete(self, db, name, origin):
         """Record that ``db.name`` is a finished restore of ``origin``."""

@@ -147,7 +147,7 @@ def schema_signature(fields):
     for f in fields:
         if f.get("is_dynamic") or f.get("name") == "$meta":
             continue
-        params = dict((p.get("key"), p.get("value")) for p in f.get("type_params", []) or [])
+        params = kv_dict(f.get("type_params"))
         result.append(dict(name=f.get("name"), type=data_type_name(f.get("data_type", 0)), params=params,
                            primary=bool(f.get("is_primary_key")), auto_id=bool(f.get("autoID")),
                            partition_key=bool(f.get("is_partition_key")),
