@@ -460,6 +460,13 @@ def result_view(entry):
     return view
 
 
+def run(ctx):
+    """milvus_backup's engine: ``state=present`` creates (or resumes, or finds) a backup, ``absent`` deletes it."""
+    if ctx.params.get("state") == "absent":
+        return delete(ctx.params, ctx.check_mode)
+    return create(ctx.params, ctx.check_mode, ctx.warn)
+
+
 def delete(params, check_mode):
     """``state=absent``: remove a backup (complete, incomplete, or milvus-backup's)."""
     _milvus_store, backup_store = stores_from_params(params, need_backup=True)
@@ -478,7 +485,7 @@ def delete(params, check_mode):
                 msg="deleted backup %r (%d objects)" % (name, deleted["objects"]))
 
 
-def create(params, check_mode, warn=None):
+def create(params, check_mode, warn):
     """``state=present``: create (or resume, or find) a backup."""
     strategy = params.get("strategy") or "flush"
     if strategy not in STRATEGIES:

@@ -286,68 +286,6 @@ def delete_backup(store, name):
     return dict(objects=len(objects), bytes=sum(o.size for o in objects))
 
 
-def describe_backup(backup, include_objects=False):
-    """Summary plus per-collection details of one backup (ours or milvus-backup's)."""
-    result = backup.summary()
-    collections = []
-    if backup.manifest:
-        for coll in backup.manifest.get("collections", []):
-            collections.append(dict(
-                db_name=coll["db_name"], name=coll["name"], id=coll["id"], row_count=coll["row_count"],
-                live_row_count=coll.get("live_row_count"), load_state=coll.get("load_state"),
-                aliases=coll.get("aliases", []), objects=coll.get("objects"), bytes=coll.get("bytes"),
-                backup_time=coll.get("backup_time"), shards_num=coll.get("shards_num"),
-                consistency_level=coll.get("consistency_level"),
-                fields=[dict(name=f.get("name"), field_id=f.get("fieldID", 0), data_type=f.get("data_type"))
-                        for f in coll.get("schema", {}).get("fields", [])],
-                indexes=[dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
-                              params=kv_dict(i.get("params")))
-                         for i in coll.get("indexes", [])],
-                partitions=[dict(name=p["name"], id=p["id"], row_count=p["row_count"], segments=len(p["segments"]))
-                            for p in coll.get("partitions", [])]))
-        for key in ("consistency", "checksums", "totals"):
-            result[key] = backup.manifest.get(key)
-        if include_objects:
-            result["object_list"] = backup.manifest.get("objects", [])
-    elif backup.meta():
-        for coll in backup.meta().get("collection_backups", []):
-            segments = meta_segments(coll)
-            collections.append(dict(
-                db_name=coll.get("db_name") or "default", name=coll.get("collection_name"),
-                id=coll.get("collection_id"), row_count=sum(s.get("num_of_rows", 0) for s in segments),
-                live_row_count=None, load_state=coll.get("load_state"), aliases=coll.get("aliases", []),
-                objects=sum(len(b.get("binlogs", [])) for s in segments
-                            for b in (s.get("binlogs", []) or []) + (s.get("deltalogs", []) or [])),
-                bytes=coll.get("size"), shards_num=coll.get("shards_num"),
-                backup_time=layout.iso(layout.hybrid_ts_to_datetime(coll.get("backup_timestamp"))),
-                consistency_level=coll.get("consistency_level"),
-                fields=[dict(name=f.get("name"), field_id=f.get("fieldID", 0), data_type=f.get("data_type"))
-                        for f in (coll.get("schema") or {}).get("fields", [])],
-                indexes=[dict(field_name=i.get("field_name"), index_name=i.get("index_name"), params=i.get("params", {}))
-                         for i in coll.get("index_infos", []) or []],
-                partitions=[dict(name=p.get("partition_name"), id=p.get("partition_id"),
-                                 row_count=sum(s.get("num_of_rows", 0) for s in p.get("segment_backups", []) or []),
-                                 segments=len(p.get("segment_backups", []) or []))
-                            for p in coll.get("partition_backups", []) or []]))
-    result["collection_details"] = collections
-    return result
-
-
-def info(params):
-    """milvus_backup_info's engine."""
-    _milvus_store, store = stores_from_params(params, need_backup=True)
-    store.check_bucket()
-    result = dict(changed=False, location=store.url(store.key() + "/"))
-    if params.get("name"):
-        backup = read_backup(store, params["name"])
-        result["backup"] = describe_backup(backup, params.get("objects")) if backup.exists else None
-        result["backups"] = [backup.summary()] if backup.exists else []
-    else:
-        result["backups"] = list_backups(store)
-        result["backup"] = None
-    return result
-
-
 def _group_dir(kind, coll, part, group):
     return "binlogs/%s/%s/%s/%s/" % (kind, coll, part, group)
 

@@ -23,7 +23,9 @@ def server_facts(conn):
                 flavor="milvus-lite" if str(version).startswith("milvus_lite") else "milvus")
 
 
-def gather_info(params, warn=None, check_mode=False):
+def run(ctx):
+    """milvus_info's engine: read-only (the storage write check is opt-in, and never runs in check mode)."""
+    params, warn = ctx.params, ctx.warn
     # Parse storage settings before connecting, so a bad option fails without touching anything.
     milvus_store, backup_store = stores_from_params(params)
     with MilvusConnection(params) as conn:
@@ -38,14 +40,12 @@ def gather_info(params, warn=None, check_mode=False):
     if milvus_store:
         storage["milvus_storage"] = milvus_storage_preflight(milvus_store, described)
         for problem in storage["milvus_storage"]["problems"]:
-            if warn:
-                warn(problem)
+            warn(problem)
     if backup_store:
         write_check = bool(params.get("storage_write_check"))
-        if write_check and check_mode:
+        if write_check and ctx.check_mode:
             write_check = False
-            if warn:
-                warn("storage_write_check was not run: check mode sends no write request (backup_storage.writable is null)")
+            warn("storage_write_check was not run: check mode sends no write request (backup_storage.writable is null)")
         storage["backup_storage"] = backup_storage_preflight(backup_store, write_check=write_check)
     result["storage"] = storage
     return result

@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - Python < 3.8
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import CONNECTION_RULES
+from ansible_collections.vectorops.milvus.plugins.module_utils.context import Context
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     MissingLibraryError,
     VectoropsError,
@@ -71,8 +72,8 @@ def with_rules(module_kwargs, rules):
     return merged
 
 
-def run_module(argument_spec, runner, supports_check_mode=True, **module_kwargs):
-    """Parse arguments, call ``runner(module)`` and exit with its result dict.
+def run_module(argument_spec, engine_run, supports_check_mode=True, **module_kwargs):
+    """Parse arguments, call the engine's ``run(ctx)`` (a :class:`context.Context`) and exit with its result dict.
 
     Engine errors become a single ``fail_json`` message (plus a structured ``error`` entry for
     assertions); anything unexpected is reported as a bug. Every failure carries its traceback under
@@ -89,7 +90,7 @@ def run_module(argument_spec, runner, supports_check_mode=True, **module_kwargs)
     if warning:
         module.warn(warning)
     try:
-        result = runner(module)
+        result = engine_run(Context(module.params, module.check_mode, module._diff, module.warn))
     except MissingLibraryError as exc:
         module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_error,
                          error=dict(type="MissingLibraryError", library=exc.library), **versions)

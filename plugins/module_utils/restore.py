@@ -35,7 +35,6 @@ __metaclass__ = type
 
 import base64
 import concurrent.futures
-import re
 import threading
 import uuid
 
@@ -62,7 +61,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.restore_state imp
     run_fields,
     sweep_stale_staging,
 )
-from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_renames, target_of, validate_name
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_renames, target_of, validate_name, validate_suffix
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import S3Store, copy_object, stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
 
@@ -72,7 +71,6 @@ try:
 except ImportError:  # pragma: no cover - MilvusConnection reports the missing library
     json_format = common_pb2 = milvus_pb2 = schema_pb2 = None
 
-SUFFIX_RE = re.compile(r"^[A-Za-z0-9_]+$")
 FUNC_RUNTIME_CHECK = "disable_func_runtime_check"
 # Database properties a restore does not set on a database it creates (prefixes).
 NOT_RESTORED_DB_PROPERTIES = ("database.force.deny.", "cipher.")
@@ -777,8 +775,7 @@ def validate_options(params):
     """The checks the module's argument spec cannot express (``suffix``/``rename`` and the ``existing`` options
     are exclusive there)."""
     existing = existing_policy(params)
-    if params.get("suffix") and not SUFFIX_RE.match(params["suffix"]):
-        raise InputError("invalid suffix %r: letters, digits and underscores only" % params["suffix"])
+    validate_suffix(params.get("suffix"))
     if existing == "replace" and params.get("meta_only"):
         raise InputError("existing=replace and meta_only are mutually exclusive: replacing needs the data")
     for option, minimum in (("concurrency", 1), ("import_timeout", 1), ("load_timeout", 1), ("index_timeout", 1)):
@@ -789,7 +786,9 @@ def validate_options(params):
     layout.validate_backup_name(params["name"])
 
 
-def restore(params, check_mode, warn=None):
+def run(ctx):
+    """milvus_restore's engine: ``state=present`` restores, ``absent`` removes what a restore of the backup made."""
+    params, check_mode = ctx.params, ctx.check_mode
     validate_options(params)
     needs_data = not params.get("meta_only") and params.get("state") != "absent"
     if (params.get("logical_restore") or "auto") not in logical.LOGICAL_METHODS:
@@ -800,7 +799,7 @@ def restore(params, check_mode, warn=None):
         stores_from_params(params, need_milvus=True)  # a binlog restore needs Milvus's bucket: say so now
     with MilvusConnection(params) as conn:
         conn.connect()
-        job = RestoreJob(conn, milvus_store, backup_store, backup, params, warn)
+        job = RestoreJob(conn, milvus_store, backup_store, backup, params, ctx.warn)
         if params.get("state") == "absent":
             return job.remove(check_mode)
         return job.run(check_mode)

@@ -173,8 +173,9 @@ def age_text(seconds):
     return "%ds" % seconds
 
 
-def prune(params, check_mode, now=None):
+def run(ctx):
     """milvus_backup_prune's engine."""
+    params, check_mode = ctx.params, ctx.check_mode
     policy = Policy(params.get("keep_last"), params.get("keep_daily"), params.get("keep_weekly"),
                     params.get("keep_monthly"), params.get("keep_yearly"), params.get("max_age"),
                     params.get("keep_incomplete_for", "1d"), params.get("timezone") or "UTC")
@@ -182,7 +183,7 @@ def prune(params, check_mode, now=None):
     store.check_bucket()
     pattern = params.get("name_pattern") or "*"
     summaries = [s for s in catalog.list_backups(store) if fnmatch.fnmatchcase(s["name"], pattern)]
-    now = now or layout.utcnow()
+    now = layout.utcnow()
     decisions = decide(summaries, policy, now)
     entries, deleted, errors = [], [], []
     for summary in summaries:

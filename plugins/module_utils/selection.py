@@ -16,6 +16,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import Inp
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 PATTERN_RE = re.compile(r"^[A-Za-z0-9_*?\[\]!-]+$")
 GLOB_CHARS = set("*?[")
+SUFFIX_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def is_glob(text):
@@ -107,6 +108,13 @@ def parse_renames(rules, default_db):
             raise InputError("invalid rename rule %r: map one collection to one collection (db1.c1:db2.c2, c1:c2) "
                              "or a whole database to another (db1.*:db2.*)" % rule)
     return parsed
+
+
+def validate_suffix(suffix):
+    """``suffix`` (appended to every restored collection's name) is letters, digits and underscores, or empty."""
+    if suffix and not SUFFIX_RE.match(suffix):
+        raise InputError("invalid suffix %r: letters, digits and underscores only" % suffix)
+    return suffix or ""
 
 
 def target_of(db, name, renames, suffix):

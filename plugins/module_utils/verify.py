@@ -27,7 +27,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, f
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError, NotFoundError, VectoropsError
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, data_type_name
-from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_pattern, parse_renames, target_of
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_pattern, parse_renames, target_of, validate_suffix
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer
 
@@ -268,12 +268,15 @@ def validate(params):
     missing = [option for option in LEVEL_NEEDS[level] if not params.get(option)]
     if missing:
         raise InputError("level is %s but all of the following are missing: %s" % (level, ", ".join(missing)))
+    validate_suffix(params.get("suffix"))
     threshold = params.get("recall_threshold")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError("recall_threshold must be between 0 and 1, got %s" % threshold)
 
 
-def run(params, check_mode):
+def run(ctx):
+    """milvus_verify's engine."""
+    params, check_mode = ctx.params, ctx.check_mode
     validate(params)
     level = params["level"]
     timer = Timer()

@@ -380,14 +380,8 @@ boto3_version:
 """
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
-from ansible_collections.vectorops.milvus.plugins.module_utils.backup import create, delete
+from ansible_collections.vectorops.milvus.plugins.module_utils.backup import run
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
-
-
-def run(module):
-    if module.params["state"] == "absent":
-        return delete(module.params, module.check_mode)
-    return create(module.params, module.check_mode, warn=module.warn)
 
 
 def main():

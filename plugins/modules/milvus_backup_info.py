@@ -193,14 +193,14 @@ boto3_version:
 """
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
-from ansible_collections.vectorops.milvus.plugins.module_utils.catalog import info
+from ansible_collections.vectorops.milvus.plugins.module_utils.backup_info import run
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
 
 
 def main():
     argument_spec = common_spec()
     argument_spec.update(name=dict(type="str"), objects=dict(type="bool", default=False))
-    run_module(argument_spec, lambda module: info(module.params))
+    run_module(argument_spec, run)
 
 
 if __name__ == "__main__":

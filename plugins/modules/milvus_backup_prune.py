@@ -164,7 +164,7 @@ boto3_version:
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
-from ansible_collections.vectorops.milvus.plugins.module_utils.retention import prune
+from ansible_collections.vectorops.milvus.plugins.module_utils.retention import run
 
 
 def main():
@@ -180,7 +180,7 @@ def main():
         timezone=dict(type="str", default="UTC"),
         name_pattern=dict(type="str", default="*"),
     )
-    run_module(argument_spec, lambda module: prune(module.params, module.check_mode))
+    run_module(argument_spec, run)
 
 
 if __name__ == "__main__":

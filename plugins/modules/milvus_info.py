@@ -341,7 +341,7 @@ boto3_version:
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
-from ansible_collections.vectorops.milvus.plugins.module_utils.info import gather_info
+from ansible_collections.vectorops.milvus.plugins.module_utils.info import run
 
 
 def main():
@@ -353,7 +353,7 @@ def main():
         segments=dict(type="bool", default=False),
         storage_write_check=dict(type="bool", default=False),
     )
-    run_module(argument_spec, lambda module: gather_info(module.params, warn=module.warn, check_mode=module.check_mode))
+    run_module(argument_spec, run)
 
 
 if __name__ == "__main__":

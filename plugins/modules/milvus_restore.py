@@ -408,7 +408,7 @@ boto3_version:
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
-from ansible_collections.vectorops.milvus.plugins.module_utils.restore import EXISTING_POLICIES, restore
+from ansible_collections.vectorops.milvus.plugins.module_utils.restore import EXISTING_POLICIES, run
 
 
 def main():
@@ -437,7 +437,7 @@ def main():
         index_timeout=dict(type="int", default=3600),
         load_timeout=dict(type="int", default=600),
     )
-    run_module(argument_spec, lambda module: restore(module.params, module.check_mode, warn=module.warn),
+    run_module(argument_spec, run,
                mutually_exclusive=[("suffix", "rename"), ("existing", "replace"), ("existing", "drop_existing"),
                                    ("existing", "skip_create"), ("replace", "drop_existing", "skip_create")])
 

@@ -301,7 +301,7 @@ def main():
         record=dict(type="bool", default=True),
         concurrency=dict(type="int", default=8),
     )
-    run_module(argument_spec, lambda module: run(module.params, module.check_mode),
+    run_module(argument_spec, run,
                required_if=[("level", level, list(needs)) for level, needs in LEVEL_NEEDS.items()],
                mutually_exclusive=[("suffix", "rename")])
 

@@ -14,6 +14,7 @@ import time
 sys.path.insert(0, os.environ["VECTOROPS_COLLECTIONS_DIR"])
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import backup  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.vectorops.milvus.plugins.module_utils.context import Context  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import VectoropsError  # noqa: E402  pylint: disable=wrong-import-position
 
 
@@ -22,7 +23,7 @@ def main():
     time.sleep(max(0.0, start - time.time()))
     began = time.time()
     try:
-        result = backup.create(params, False)
+        result = backup.run(Context(params))
         out = dict(ok=True, msg=None, result=result, began=began)
     except VectoropsError as exc:
         out = dict(ok=False, msg=exc.message, result=None, began=began)

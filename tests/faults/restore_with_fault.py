@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.environ["VECTOROPS_COLLECTIONS_DIR"])
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import restore, restore_state  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.vectorops.milvus.plugins.module_utils.context import Context  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import VectoropsError  # noqa: E402  pylint: disable=wrong-import-position
 
 
@@ -82,7 +83,7 @@ def main():
     restore_state.RestoreState.rename = rename
     restore_state.RestoreState.aliases = aliases
     try:
-        result = restore.restore(params, False)
+        result = restore.run(Context(params))
         print(json.dumps(dict(ok=True, msg=None, result=result), default=str))
     except VectoropsError as exc:
         print(json.dumps(dict(ok=False, msg=exc.message), default=str))

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import backup, binlog_format, storage
+from ansible_collections.vectorops.milvus.plugins.module_utils.context import Context
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError, MilvusOperationError
 
 
@@ -24,7 +25,7 @@ def test_rate_limiter_slows_copies_down():
                                           ("max_bytes_per_second", -1), ("flush_timeout", 0)])
 def test_numeric_options_are_checked(option, value):
     with pytest.raises(InputError, match="%s must be at least" % option):
-        backup.create({"name": "x", option: value, "backup_storage": {"type": "local", "path": "/tmp"}}, False)
+        backup.run(Context({"name": "x", option: value, "backup_storage": {"type": "local", "path": "/tmp"}}))
 
 
 def test_check_not_running_refuses_a_live_writer():

@@ -12,7 +12,21 @@ import pytest
 
 MODULE_UTILS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "module_utils")
 PREFIX = "ansible_collections.vectorops.milvus.plugins.module_utils"
-ENGINES = {"backup", "restore", "verify", "retention", "info"}  # milvus_backup, _restore, _verify, _prune, milvus_info
+MODULES = os.path.join(MODULE_UTILS, "..", "modules")
+
+
+def engine_of(module_name):
+    """The module_utils file a module imports ``run`` from: its engine (tests/unit/plugins/modules/
+    test_engine_entry_points.py checks that main() hands exactly that ``run`` to run_module)."""
+    with open(os.path.join(MODULES, module_name + ".py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    return [node.module[len(PREFIX) + 1:] for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PREFIX + ".")
+            and any(alias.name == "run" for alias in node.names)]
+
+
+MODULE_NAMES = sorted(f[:-3] for f in os.listdir(MODULES) if f.startswith("milvus_") and f.endswith(".py"))
+ENGINES = set(engine for name in MODULE_NAMES for engine in engine_of(name))
 
 
 def module_utils_files():
@@ -34,7 +48,13 @@ def imported(name):
     return found
 
 
-def test_the_engines_named_here_exist():
+@pytest.mark.parametrize("module_name", MODULE_NAMES)
+def test_every_module_has_one_engine(module_name):
+    assert len(engine_of(module_name)) == 1, "%s imports run from %s" % (module_name, engine_of(module_name))
+
+
+def test_the_engines_found_here_exist():
+    assert ENGINES == {"backup", "restore", "verify", "retention", "info", "backup_info"}
     assert ENGINES <= set(module_utils_files())
 
 

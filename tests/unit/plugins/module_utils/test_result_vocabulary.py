@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import backup, catalog, manifest, retention, storage, \
     verify
+from ansible_collections.vectorops.milvus.plugins.module_utils.context import Context
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import VectoropsError
 
 SUMMARY_KEYS = {"name", "backup_id", "format", "written_by", "status", "complete", "location", "problems", "created_at",
@@ -108,7 +109,7 @@ def test_milvus_backup_state_absent_returns_the_backup_as_it_was(tmp_path, check
     store = local(tmp_path)
     complete_backup(store, "bin")
     before = catalog.read_backup(store, "bin").summary()
-    result = backup.delete(local_params(tmp_path, name="bin"), check_mode)
+    result = backup.run(Context(local_params(tmp_path, name="bin", state="absent"), check_mode))
     assert result["changed"] and result["status"] == "absent" and result["deleted"]["objects"] == 2
     assert result["backup"] == before and result["backup"]["status"] == "complete"
     assert not {"name", "backup_id", "location", "format", "written_by", "previous_status"} & set(result)
@@ -116,7 +117,7 @@ def test_milvus_backup_state_absent_returns_the_backup_as_it_was(tmp_path, check
 
 
 def test_milvus_backup_state_absent_of_nothing(tmp_path):
-    result = backup.delete(local_params(tmp_path, name="nothing"), False)
+    result = backup.run(Context(local_params(tmp_path, name="nothing", state="absent")))
     assert result["changed"] is False and result["status"] == "absent"
     assert result["backup"]["name"] == "nothing" and result["backup"]["status"] == "absent"
 
@@ -124,17 +125,18 @@ def test_milvus_backup_state_absent_of_nothing(tmp_path):
 def test_milvus_backup_state_absent_of_a_milvus_backup_backup(tmp_path):
     store = local(tmp_path)
     milvus_backup_backup(store, "mb")
-    result = backup.delete(local_params(tmp_path, name="mb"), False)
+    result = backup.run(Context(local_params(tmp_path, name="mb", state="absent")))
     assert result["backup"]["written_by"] == "milvus-backup" and result["backup"]["status"] == "complete"
     assert not catalog.read_backup(store, "mb").exists
 
 
-def test_prune_decisions_say_format_and_written_by(tmp_path):
+def test_prune_decisions_say_format_and_written_by(tmp_path, monkeypatch):
     store = local(tmp_path)
     complete_backup(store, "b_new", data_format="logical", backup_time="2026-11-21T00:00:00.000000Z")
     complete_backup(store, "b_old", backup_time="2026-11-01T00:00:00.000000Z")
     milvus_backup_backup(store, "mb")  # 2026-11-21T08:45:52Z: the newest
-    result = retention.prune(local_params(tmp_path, keep_last=1), True, now=NOW)
+    monkeypatch.setattr(retention.layout, "utcnow", lambda: NOW)
+    result = retention.run(Context(local_params(tmp_path, keep_last=1), check_mode=True))
     decisions = dict((d["name"], d) for d in result["decisions"])
     assert dict((name, (d["format"], d["written_by"])) for name, d in decisions.items()) == {
         "mb": ("binlog", "milvus-backup"), "b_new": ("logical", "vectorops"), "b_old": ("binlog", "vectorops")}
@@ -145,7 +147,7 @@ def test_prune_decisions_say_format_and_written_by(tmp_path):
 def test_verify_returns_the_backup_and_its_durations(tmp_path):
     store = local(tmp_path)
     incomplete_backup(store, "half")
-    result = verify.run(dict(local_params(tmp_path, name="half", level="exists"), fail_on_mismatch=False), False)
+    result = verify.run(Context(dict(local_params(tmp_path, name="half", level="exists"), fail_on_mismatch=False)))
     assert result["passed"] is False and result["recorded"] is None
     assert result["backup"]["written_by"] == "vectorops" and result["backup"]["status"] == "incomplete"
     assert "data_format" not in result["backup"]
