@@ -15,6 +15,8 @@ import copy
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import CONNECTION_KEYS
+
 
 def _env(*names):
     return (env_fallback, list(names))
@@ -68,6 +70,15 @@ def _storage_options(prefix, default_root, allow_local):
 
 def milvus_connection_spec():
     return copy.deepcopy(MILVUS_CONNECTION_SPEC)
+
+
+def target_connection_spec():
+    """A second Milvus connection (milvus_verify's ``target_connection``): the options a connection reads
+    (milvus.CONNECTION_KEYS) as the main connection declares them, without defaults or environment
+    variables, since an option the task does not set is taken from the main connection."""
+    return dict(type="dict", options=dict(
+        (name, dict((k, v) for k, v in MILVUS_CONNECTION_SPEC[name].items() if k not in ("default", "fallback")))
+        for name in CONNECTION_KEYS))
 
 
 def milvus_storage_spec():

@@ -274,7 +274,7 @@ boto3_version:
   sample: 1.40.0
 """
 
-from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
+from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec, target_connection_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
 from ansible_collections.vectorops.milvus.plugins.module_utils.verify import LEVEL_NEEDS, run
 
@@ -291,11 +291,7 @@ def main():
         check_indexes=dict(type="bool", default=True),
         source=dict(type="str"),
         target=dict(type="str"),
-        target_connection=dict(type="dict", options=dict(
-            uri=dict(type="str"), token=dict(type="str", no_log=True), user=dict(type="str"),
-            password=dict(type="str", no_log=True), db_name=dict(type="str"), ca_cert=dict(type="path"),
-            client_cert=dict(type="path"), client_key=dict(type="path"), server_name=dict(type="str"),
-            timeout=dict(type="float"))),
+        target_connection=target_connection_spec(),
         content=dict(type="bool", default=False),
         fail_on_mismatch=dict(type="bool", default=True),
         record=dict(type="bool", default=True),

@@ -74,3 +74,14 @@ def test_contract_check_detects_drift():
     assert any("timeout: default" in p for p in problems)
     assert any("server_name" in p for p in problems)
     assert any("token: secret without no_log" in p for p in problems)
+
+
+def test_target_connection_is_the_connection_without_defaults():
+    """milvus_verify's target_connection is derived from the connection's spec: the same options a connection
+    reads, typed and no_log as there, with no default or environment variable (unset means the main one's)."""
+    target = args.target_connection_spec()["options"]
+    main = args.milvus_connection_spec()
+    assert set(target) == set(main) - {"management_uri", "rest_uri"}
+    for name, spec in target.items():
+        assert "default" not in spec and "fallback" not in spec
+        assert (spec["type"], spec.get("no_log")) == (main[name]["type"], main[name].get("no_log")), name
