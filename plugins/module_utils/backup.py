@@ -152,7 +152,7 @@ class CollectionPlan:
         self.verification = None
         self.golden = []  # golden query candidates, searched before the copy
         self.skipped = []  # why some verification data could not be recorded
-        self.segments = {}  # id -> SegmentFiles
+        self.segments = {}  # id -> segment_plan.SegmentFiles
         self.attempts = 0
         self.log_source = "listing"  # "rest": binlogs named by Milvus's segments/describe
         self.orphans = []  # keys of listed binlogs Milvus does not name (not copied)

@@ -51,6 +51,12 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.management import
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import wait_for_import
 from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import milvus_storage_preflight
 from ansible_collections.vectorops.milvus.plugins.module_utils.rest import MilvusRest, RestError
+from ansible_collections.vectorops.milvus.plugins.module_utils.segment_plan import (
+    SHORT_COLUMN_GROUP,
+    check_segments,
+    logs_named_by_milvus,
+    segment_files,
+)
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import copy_object
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import wait_until
 
@@ -60,7 +66,6 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     common_pb2 = milvus_pb2 = None
 
 TIMESTAMP_FIELD = 1  # every segment stores each row's timestamp as field 1 (field 0 is the row id)
-SHORT_COLUMN_GROUP = 0  # storage v2: the column group holding RowID, Timestamp and the primary key
 
 # Flush failures that pass by themselves: Milvus rate-limits Flush per collection, and after a data
 # node restarts, data coord keeps routing to the old node until its etcd session expires (~30 s).
@@ -81,117 +86,6 @@ def consistency_cut(flush_ts):
 def flush_is_retryable(message):
     message = message.lower()
     return any(pattern in message for pattern in RETRYABLE_FLUSH_ERRORS)
-
-
-def segment_file_problem(storage_version, field_ids, files_per_dir):
-    """Why a flushed segment's insert logs cannot be backed up as they are, or None.
-
-    ``files_per_dir`` maps each directory under the segment (a field id in storage v1, a column group id
-    in v2) to its number of log files. v1 (Milvus <= 2.5, and old 2.6 segments): one directory per field,
-    RowID (0) and Timestamp (1) included, all with the same number of files. v2 (2.6 default): packed
-    Parquet per column group -- group 0 holds RowID, Timestamp, the primary key and short scalars, large
-    fields get a group named by their field id -- so only group 0 and even counts can be checked here
-    (which fields a group holds is in Milvus's meta, not in the bucket). v3 (3.0, manifest-based, LOBs
-    outside insert_log/) cannot be copied as binlogs (milvus#52930: its own backup-mode import cannot
-    read it either).
-    """
-    version = int(storage_version or 0)
-    if version >= 3:
-        return ("uses storage format v%d, which a binlog backup cannot copy faithfully (Milvus 3.0 manifests and "
-                "LOB files; milvus-io/milvus#52930)" % version)
-    counts = set(files_per_dir.values())
-    if version == 2:
-        if SHORT_COLUMN_GROUP not in files_per_dir:
-            return "has storage v2 insert logs without column group 0 (RowID, Timestamp, primary key)"
-        unknown = sorted(set(files_per_dir) - set([SHORT_COLUMN_GROUP] + list(field_ids)))
-        if unknown:
-            return "has storage v2 column groups %s that are not fields of the collection" % unknown
-    else:
-        missing = set([0, 1] + list(field_ids)) - set(files_per_dir)
-        if missing:
-            return ("has inconsistent binlogs (missing fields %s): orphan or missing log files in Milvus's bucket"
-                    % sorted(missing))
-    if len(counts) > 1:
-        return ("has inconsistent binlogs (%s have different file counts %s): orphan or missing log files in Milvus's "
-                "bucket" % ("column groups" if version == 2 else "fields", dict(sorted(files_per_dir.items()))))
-    return None
-
-
-def logs_named_by_milvus(described, insert, delta):
-    """The segment's objects Milvus's meta names, and the orphans beside them: pure.
-
-    ``described`` is one entry of REST ``segments/describe``'s ``segmentInfos`` (``insertLogs`` and
-    ``deltaLogs``: ``[{fieldID, logIDs}]``; for storage v2 the fieldID is the column group);
-    ``insert`` maps a directory id to the listed objects, ``delta`` lists the delta objects. A log file
-    is named by its log id. Returns ``(insert, delta, orphans)``: the named objects only, and the keys
-    of listed objects Milvus does not name (DataNode upload retries leave them; milvus-backup #635,
-    #971). A named log missing from the bucket raises ConsistencyError, as milvus-backup's
-    ``core/backup/coll_dml_task.go listInsertLogByAPI`` does ("log ... not exist").
-    """
-    def by_log_id(objects):
-        return dict((o.key.rsplit("/", 1)[1], o) for o in objects)
-
-    named_insert, orphans = {}, []
-    wanted = {}
-    for entry in described.get("insertLogs") or []:
-        wanted.setdefault(int(entry["fieldID"]), set()).update(str(i) for i in entry.get("logIDs") or [])
-    for field_id in sorted(set(wanted) | set(insert)):
-        listed = by_log_id(insert.get(field_id, []))
-        names = wanted.get(field_id, set())
-        absent = sorted(names - set(listed))
-        if absent:
-            raise ConsistencyError("Milvus names insert log %s of field/column group %d, which is not in its bucket"
-                                   % (absent[0], field_id))
-        if names:
-            named_insert[field_id] = [listed[n] for n in sorted(names, key=lambda n: (len(n), n))]
-        orphans.extend(sorted(o.key for n, o in listed.items() if n not in names))
-    delta_names = set(str(i) for entry in described.get("deltaLogs") or [] for i in entry.get("logIDs") or [])
-    listed = by_log_id(delta)
-    absent = sorted(delta_names - set(listed))
-    if absent:
-        raise ConsistencyError("Milvus names delta log %s, which is not in its bucket" % absent[0])
-    orphans.extend(sorted(o.key for n, o in listed.items() if n not in delta_names))
-    return named_insert, [listed[n] for n in sorted(delta_names, key=lambda n: (len(n), n))], orphans
-
-
-class SegmentFiles:
-    """One persistent segment and its objects in Milvus's bucket."""
-
-    def __init__(self, info):
-        self.id = info["id"]
-        self.partition_id = info["partition_id"]
-        self.num_rows = info["num_rows"]
-        self.level = info["level"]
-        self.channel = info.get("channel", "")
-        self.storage_version = info.get("storage_version", 0)
-        self.insert = {}  # field id -> [ObjectInfo]
-        self.delta = []
-
-    @property
-    def size(self):
-        return sum(o.size for objs in self.insert.values() for o in objs) + sum(o.size for o in self.delta)
-
-    def insert_keys(self, paths, collection_id, field_id):
-        """Backup-relative keys of one field's insert logs, oldest first (log ids grow with time), so that
-        the n-th files of two fields hold the same rows."""
-        names = sorted((o.key.rsplit("/", 1)[1] for o in self.insert.get(field_id, [])), key=lambda n: (len(n), n))
-        return [paths.insert_log(collection_id, self.partition_id, self.id, field_id, n) for n in names]
-
-    def delta_keys(self, paths, collection_id):
-        return sorted(paths.delta_log(collection_id, self.partition_id, self.id, o.key.rsplit("/", 1)[1])
-                      for o in self.delta)
-
-    def tasks(self, paths, collection_id):
-        """(source key, backup-relative key, size) of every object of the segment."""
-        result = []
-        for field_id, objs in sorted(self.insert.items()):
-            for obj in objs:
-                rel = paths.insert_log(collection_id, self.partition_id, self.id, field_id, obj.key.rsplit("/", 1)[1])
-                result.append((obj.key, rel, obj.size))
-        for obj in self.delta:
-            rel = paths.delta_log(collection_id, self.partition_id, self.id, obj.key.rsplit("/", 1)[1])
-            result.append((obj.key, rel, obj.size))
-        return result
 
 
 class BinlogBackup:
@@ -393,34 +287,14 @@ class BinlogBackup:
         desc = plan.desc
         segments = segments if segments is not None else self._list_segments(desc)
         cid = desc["id"]
-        files = dict((sid, SegmentFiles(info)) for sid, info in segments.items())
-        for obj in self.milvus_store.list(self.milvus_store.key("insert_log", cid) + "/"):
-            match = layout.INSERT_LOG_RE.match(obj.key)
-            if match and int(match.group(4)) in files:
-                files[int(match.group(4))].insert.setdefault(int(match.group(5)), []).append(obj)
-        for obj in self.milvus_store.list(self.milvus_store.key("delta_log", cid) + "/"):
-            match = layout.DELTA_LOG_RE.match(obj.key)
-            if match and int(match.group(4)) in files:
-                files[int(match.group(4))].delta.append(obj)
+        insert_root = self.milvus_store.key("insert_log", cid)
+        files = segment_files(segments, self.milvus_store.list(insert_root + "/"),
+                              self.milvus_store.list(self.milvus_store.key("delta_log", cid) + "/"))
         plan.orphans = []
         plan.log_source = "rest" if files and self._uses_segment_describe() and self._describe_segments(plan, files) \
             else "listing"
-        field_ids = [f["field_id"] for f in desc["schema"]["fields"]]
-        for seg in files.values():
-            if seg.level == "L0":
-                continue
-            if seg.num_rows and not seg.insert:
-                raise ConsistencyError(
-                    "segment %d of %s has %d rows but no insert logs under %s: milvus_storage.bucket/root_path do "
-                    "not match Milvus's storage" % (seg.id, plan.label, seg.num_rows,
-                                                    self.milvus_store.url(self.milvus_store.key("insert_log", cid))))
-            problem = segment_file_problem(seg.storage_version, field_ids,
-                                           dict((k, len(v)) for k, v in seg.insert.items())) if seg.num_rows else None
-            if problem:
-                if plan.log_source == "listing" and "inconsistent binlogs" in problem:
-                    problem += ("; Milvus 2.5.8+ names each segment's binlogs through its REST API "
-                                "(segment_logs=auto or rest), which leaves orphans out")
-                raise ConsistencyError("segment %d of %s %s; nothing was marked complete" % (seg.id, plan.label, problem))
+        check_segments(files, [f["field_id"] for f in desc["schema"]["fields"]], plan.log_source, plan.label,
+                       self.milvus_store.url(insert_root))
         plan.segments = files
         return plan
 

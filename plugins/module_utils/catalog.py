@@ -25,7 +25,6 @@ from ansible_collections.vectorops.milvus.plugins.module_utils import layout
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import NotFoundError, VectoropsError
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import consistency_level_name, kv_dict
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import is_glob, parse_pattern
-from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
 
 STATUS_COMPLETE = "complete"
 STATUS_INCOMPLETE = "incomplete"

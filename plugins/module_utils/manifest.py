@@ -96,7 +96,7 @@ def index_info(index_proto):
 
 
 def segment_backup_info(collection_id, segment):
-    """SegmentBackupInfo of one planned segment (see backup.SegmentFiles)."""
+    """SegmentBackupInfo of one planned segment (see segment_plan.SegmentFiles)."""
     binlogs = [dict(fieldID=field_id, binlogs=[dict(log_path=o.key, log_size=o.size, log_id=int(o.key.rsplit("/", 1)[1]))
                                                for o in objs])
                for field_id, objs in sorted(segment.insert.items())]

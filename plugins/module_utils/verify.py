@@ -26,7 +26,7 @@ import json
 from ansible_collections.vectorops.milvus.plugins.module_utils import catalog, fingerprint, layout, logical
 from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, describe_collection
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError, NotFoundError, VectoropsError
-from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, data_type_name
+from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import MilvusConnection, data_type_name, kv_dict
 from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_pattern, parse_renames, target_of, validate_suffix
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer

@@ -15,7 +15,7 @@ import types
 import pyarrow
 from pyarrow import parquet
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, binlog_format, fingerprint, layout, storage
+from ansible_collections.vectorops.milvus.plugins.module_utils import binlog, binlog_format, fingerprint, layout, segment_plan, storage
 
 CUT = layout.compose_ts(1764000000000)
 
@@ -57,7 +57,7 @@ def test_a_v2_segment_is_measured_from_its_column_group_files(tmp_path):
     store = storage.open_store(storage.normalize_config({"type": "local", "path": str(tmp_path)}, "b", "backup", True))
     paths = layout.BackupPaths(store, "b1")
     before, after = CUT - (5 << 18), CUT + (5 << 18)
-    seg = binlog_format.SegmentFiles(dict(id=7, partition_id=2, num_rows=4, level="L1", storage_version=2))
+    seg = segment_plan.SegmentFiles(dict(id=7, partition_id=2, num_rows=4, level="L1", storage_version=2))
     seg.insert = {0: [storage.ObjectInfo("files/insert_log/1/2/7/0/11", 1, None)],
                   101: [storage.ObjectInfo("files/insert_log/1/2/7/101/12", 1, None)]}
     seg.delta = [storage.ObjectInfo("files/delta_log/1/2/7/13", 1, None)]
@@ -80,12 +80,12 @@ def test_l0_deletes_of_the_partition_and_of_the_collection_apply_to_every_segmen
     before = CUT - (5 << 18)
     data = {}
     for sid, part, pks in ((7, 2, [1, 2, 3]), (8, 3, [4, 5])):
-        seg = binlog_format.SegmentFiles(dict(id=sid, partition_id=part, num_rows=len(pks), level="L1", storage_version=2))
+        seg = segment_plan.SegmentFiles(dict(id=sid, partition_id=part, num_rows=len(pks), level="L1", storage_version=2))
         seg.insert = {0: [storage.ObjectInfo("files/insert_log/1/%d/%d/0/11" % (part, sid), 1, None)]}
         store.write(paths.key(paths.insert_log(1, part, sid, 0, 11)), group0(pks, [before] * len(pks)))
         data[sid] = seg
     for sid, part, records in ((20, 2, [(1, before + 1)]), (21, -1, [(3, before + 1), (5, before + 1)])):
-        seg = binlog_format.SegmentFiles(dict(id=sid, partition_id=part, num_rows=0, level="L0"))
+        seg = segment_plan.SegmentFiles(dict(id=sid, partition_id=part, num_rows=0, level="L0"))
         seg.delta = [storage.ObjectInfo("files/delta_log/1/%d/%d/30" % (part, sid), 1, None)]
         store.write(paths.key(paths.delta_log(1, part, sid, 30)), delta(records))
         data[sid] = seg

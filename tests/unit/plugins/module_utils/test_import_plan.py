@@ -137,7 +137,7 @@ def test_segment_files_are_checked_per_storage_version():
     """v1: a directory per field plus RowID/Timestamp, even file counts; v2 (2.6): column groups, group 0
     mandatory (Milvus internal/storage ColumnGroup, DefaultShortColumnGroupID = 0), large fields in groups
     named by field id; v3 (3.0): refused (milvus-io/milvus#52930)."""
-    from ansible_collections.vectorops.milvus.plugins.module_utils.binlog_format import segment_file_problem  # pylint: disable=import-outside-toplevel
+    from ansible_collections.vectorops.milvus.plugins.module_utils.segment_plan import segment_file_problem  # pylint: disable=import-outside-toplevel
     assert segment_file_problem(0, FIELDS, {0: 2, 1: 2, 100: 2, 101: 2}) is None
     assert "missing fields [101]" in segment_file_problem(0, FIELDS, {0: 2, 1: 2, 100: 2})
     assert "different file counts" in segment_file_problem(0, FIELDS, {0: 2, 1: 2, 100: 2, 101: 3})

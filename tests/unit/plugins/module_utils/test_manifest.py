@@ -4,7 +4,7 @@ import milvus_backup_format
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import layout, manifest
 from ansible_collections.vectorops.milvus.plugins.module_utils.backup import CollectionPlan
-from ansible_collections.vectorops.milvus.plugins.module_utils.binlog_format import SegmentFiles
+from ansible_collections.vectorops.milvus.plugins.module_utils.segment_plan import SegmentFiles
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import ObjectInfo
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from fake_milvus_rest import FakeProxy
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import backup, binlog_format, storage
+from ansible_collections.vectorops.milvus.plugins.module_utils import backup, binlog_format, segment_plan, storage
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, MilvusOperationError
 
 CID = 1001
@@ -37,13 +37,13 @@ def test_only_named_logs_are_kept_and_orphans_reported():
     delta = [obj("f/delta_log/1/2/7/12"), obj("f/delta_log/1/2/7/98")]
     described = dict(insertLogs=[dict(fieldID=f, logIDs=[11]) for f in (0, 1, 100, 101)],
                      deltaLogs=[dict(fieldID=0, logIDs=[12])])
-    named, deltas, orphans = binlog_format.logs_named_by_milvus(described, insert, delta)
+    named, deltas, orphans = segment_plan.logs_named_by_milvus(described, insert, delta)
     assert sorted(named) == [0, 1, 100, 101] and [o.key for o in named[101]] == ["f/insert_log/1/2/7/101/11"]
     assert [o.key for o in deltas] == ["f/delta_log/1/2/7/12"]
     assert orphans == ["f/insert_log/1/2/7/101/99", "f/delta_log/1/2/7/98"]
     # the orphan-free selection passes the file-count check the listing failed
-    assert binlog_format.segment_file_problem(1, [100, 101], dict((k, len(v)) for k, v in insert.items()))
-    assert binlog_format.segment_file_problem(1, [100, 101], dict((k, len(v)) for k, v in named.items())) is None
+    assert segment_plan.segment_file_problem(1, [100, 101], dict((k, len(v)) for k, v in insert.items()))
+    assert segment_plan.segment_file_problem(1, [100, 101], dict((k, len(v)) for k, v in named.items())) is None
 
 
 def test_storage_v2_column_groups_and_l0_delta_only_segments():
@@ -51,19 +51,19 @@ def test_storage_v2_column_groups_and_l0_delta_only_segments():
     insert = {0: [obj("f/insert_log/1/2/7/0/21"), obj("f/insert_log/1/2/7/0/22")],
               101: [obj("f/insert_log/1/2/7/101/23"), obj("f/insert_log/1/2/7/101/24")]}
     described = dict(insertLogs=[dict(fieldID=0, logIDs=[22, 21]), dict(fieldID=101, logIDs=[24, 23])])
-    named, deltas, orphans = binlog_format.logs_named_by_milvus(described, insert, [])
+    named, deltas, orphans = segment_plan.logs_named_by_milvus(described, insert, [])
     assert [o.key.rsplit("/", 1)[1] for o in named[0]] == ["21", "22"] and deltas == [] and orphans == []
-    named, deltas, orphans = binlog_format.logs_named_by_milvus(
+    named, deltas, orphans = segment_plan.logs_named_by_milvus(
         dict(insertLogs=[], deltaLogs=[dict(logIDs=[31])]), {}, [obj("f/delta_log/1/-1/8/31")])
     assert named == {} and [o.key for o in deltas] == ["f/delta_log/1/-1/8/31"] and orphans == []
 
 
 def test_a_named_log_missing_from_the_bucket_fails():
     with pytest.raises(ConsistencyError, match="Milvus names insert log 12 of field/column group 100, which is not"):
-        binlog_format.logs_named_by_milvus(dict(insertLogs=[dict(fieldID=100, logIDs=[11, 12])]),
+        segment_plan.logs_named_by_milvus(dict(insertLogs=[dict(fieldID=100, logIDs=[11, 12])]),
                                            {100: [obj("f/insert_log/1/2/7/100/11")]}, [])
     with pytest.raises(ConsistencyError, match="Milvus names delta log 5"):
-        binlog_format.logs_named_by_milvus(dict(deltaLogs=[dict(fieldID=0, logIDs=[5])]), {}, [])
+        segment_plan.logs_named_by_milvus(dict(deltaLogs=[dict(fieldID=0, logIDs=[5])]), {}, [])
 
 
 def bucket_with_orphan(tmp_path):
