@@ -38,12 +38,11 @@ import concurrent.futures
 import threading
 import uuid
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import binlog_format, catalog, layout, logical, manifest
+from ansible_collections.vectorops.milvus.plugins.module_utils import binlog_format, catalog, layout, logical, manifest, restore_plan
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
     MilvusOperationError,
-    NotFoundError,
     VectoropsError,
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.features import has_feature
@@ -61,7 +60,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.restore_state imp
     run_fields,
     sweep_stale_staging,
 )
-from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_renames, target_of, validate_name, validate_suffix
+from ansible_collections.vectorops.milvus.plugins.module_utils.selection import parse_renames, validate_suffix
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import S3Store, copy_object, stores_from_params
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
 
@@ -119,7 +118,7 @@ class RestoreJob:
         self.backup_store = backup_store
         self.backup = backup
         self.opts = options
-        self.existing = existing_policy(options)
+        self.existing = restore_plan.existing_policy(options)
         self.warn = warn or (lambda msg: None)
         self.restore_id = uuid.uuid4().hex[:12]
         self.marker = restored_marker(backup, options.get("meta_only"))
@@ -150,55 +149,29 @@ class RestoreJob:
         selected = catalog.select_sources(sources, self.opts.get("collections"), self.conn.default_db,
                                           self.backup.name)
         renames = parse_renames(self.opts.get("rename"), self.conn.default_db)
-        suffix = self.opts.get("suffix") or ""
-        plans, seen = [], {}
+        targets = restore_plan.targets(selected, renames, self.opts.get("suffix") or "")
         for src in selected:
             if not self.opts.get("meta_only"):
                 self.data.check(src)
-        for src in selected:
-            db, name = target_of(src["db_name"], src["name"], renames, suffix)
-            validate_name("database", db)
-            validate_name("collection", name)
-            label = "%s.%s" % (db, name)
-            if label in seen:
-                raise InputError("%s.%s and %s would both be restored to %s" % (src["db_name"], src["name"], seen[label], label))
-            seen[label] = "%s.%s" % (src["db_name"], src["name"])
+        plans = []
+        for src, db, name in targets:
             if recover and db in self._databases():
                 self.recovered.extend(self.state.recover(db, name, origin=self.marker))
             plans.append(self._plan_one(src, db, name))
         return plans
 
     def _plan_one(self, src, db, name):
+        """What is at the target now (the reads); restore_plan decides what to do about it."""
         exists = db in self._databases() and self.conn.call(
             "check collection %s.%s" % (db, name), self.conn.client(db).has_collection, name)
-        action, reason = "create", None
-        if exists:
-            unfinished = self.state.unfinished(db, name)
-            dead = bool(unfinished) and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0]
-            if dead and self.data.resumable(unfinished, src):
-                action, reason = "resume", self.data.resumable(unfinished, src)
-            elif unfinished and unfinished.get("origin") == self.marker and not writer_state(unfinished)[0]:
-                # Only in check mode: a real run has dropped it during recovery.
-                action, reason = "resume", "left unfinished by a run that ended: would be dropped and restored again"
-            elif unfinished:
-                action, reason = "conflict", self.state.unfinished_conflict(db, name)
-            elif self.state.restored_from(db, name) == self.marker and self.existing != "drop":
-                action, reason = "skip", "already restored from %s" % self.marker
-            elif self.existing == "fail":
-                action, reason = "conflict", (
-                    "target collection %s.%s already exists; choose existing=replace (restore beside it, then swap), "
-                    "existing=drop (drop it first), existing=skip_create (import into it), or another target with "
-                    "suffix/rename" % (db, name))
-            else:
-                action = EXISTING_ACTIONS[self.existing]
-        elif self.existing == "skip_create":
-            raise NotFoundError("existing=skip_create but target collection %s.%s does not exist" % (db, name))
-        segments = [] if self.opts.get("meta_only") else src["segments"]
-        files = [] if self.opts.get("meta_only") else src.get("files") or []
-        return dict(source=src, db_name=db, name=name, action=action, reason=reason, segments=segments, files=files,
-                    marker=self.state.unfinished(db, name) if action == "resume" else None,
-                    objects=sum(len(s["objects"]) for s in segments) + len(files),
-                    bytes=sum(o["size"] or 0 for s in segments for o in s["objects"]) + sum(f["size"] for f in files))
+        unfinished = self.state.unfinished(db, name) if exists else None
+        found = restore_plan.Found(
+            exists=exists, unfinished=unfinished,
+            writer=writer_state(unfinished) if unfinished else (False, None),
+            resumable=self.data.resumable(unfinished, src) if unfinished else None,
+            restored_from=self.state.restored_from(db, name) if exists and not unfinished else None)
+        action, reason = restore_plan.target_action(self.existing, self.marker, db, name, found)
+        return restore_plan.plan_entry(src, db, name, action, reason, self.opts.get("meta_only"), unfinished)
 
     def _databases(self):
         if not hasattr(self, "_dbs"):
@@ -281,8 +254,7 @@ class RestoreJob:
         sources = catalog.select_sources(catalog.collections_of(self.backup), self.opts.get("collections"),
                                          self.conn.default_db, self.backup.name)
         renames = parse_renames(self.opts.get("rename"), self.conn.default_db)
-        for src in sources:
-            db, name = target_of(src["db_name"], src["name"], renames, self.opts.get("suffix") or "")
+        for _src, db, name in restore_plan.targets(sources, renames, self.opts.get("suffix") or ""):
             label = "%s.%s" % (db, name)
             if db not in self._databases():
                 continue
@@ -515,7 +487,7 @@ class RestoreJob:
             return result
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4)) * 4) as pool:
-            list(pool.map(stage, objects_of(plan)))
+            list(pool.map(stage, restore_plan.objects_of(plan)))
 
     def _verify_objects(self, plan):
         """Hash every object where Milvus will read it (the backup is in Milvus's bucket) before any import."""
@@ -524,12 +496,12 @@ class RestoreJob:
             if actual != obj["sha256"]:
                 raise damaged(obj["key"], actual, obj["sha256"])
 
-        tasks = [obj for obj in objects_of(plan) if obj.get("sha256")]
+        tasks = [obj for obj in restore_plan.objects_of(plan) if obj.get("sha256")]
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 4)) * 4) as pool:
             list(pool.map(verify, tasks))
 
     def _warn_unverifiable(self, plan):
-        unchecked = [obj["key"] for obj in objects_of(plan) if not obj.get("sha256")]
+        unchecked = [obj["key"] for obj in restore_plan.objects_of(plan) if not obj.get("sha256")]
         if unchecked:
             self.warn("%d object(s) of %s.%s have no SHA-256 in the backup (e.g. %s; milvus-backup records none): "
                       "they are checked by size only before Milvus imports them"
@@ -740,41 +712,15 @@ class RestoreJob:
                     journal=journal)
 
 
-def objects_of(plan):
-    """Every stored object one collection's restore reads: segment files, or a logical backup's Parquet files."""
-    return [obj for seg in plan["segments"] for obj in seg["objects"]] + list(plan.get("files") or [])
-
-
 def damaged(key, actual, expected):
     return ConsistencyError("backup object %s does not match its manifest SHA-256 (%s, manifest %s): the backup is "
                             "damaged; nothing was imported from it" % (key, (actual or "unreadable")[:16], expected[:16]))
 
 
-# What ``existing`` does with a target that exists (``fail`` is a conflict, not an action).
-EXISTING_POLICIES = ("fail", "replace", "drop", "skip_create")
-EXISTING_ACTIONS = dict(replace="replace", drop="drop_and_create", skip_create="import_into_existing")
-# The booleans ``existing`` replaces (deprecated; removed in 1.0.0).
-LEGACY_EXISTING = (("replace", "replace"), ("drop_existing", "drop"), ("skip_create", "skip_create"))
-
-
-def existing_policy(params):
-    """The ``existing`` choice, from ``existing`` or from the deprecated booleans (the module's argument spec
-    makes them exclusive; called directly, the engine checks the same)."""
-    legacy = [(option, policy) for option, policy in LEGACY_EXISTING if params.get(option)]
-    chosen = params.get("existing") or "fail"
-    if chosen not in EXISTING_POLICIES:
-        raise InputError("existing must be one of %s, got %r" % (", ".join(EXISTING_POLICIES), chosen))
-    if len(legacy) > 1 or (legacy and chosen != "fail"):
-        given = ["%s=true" % option for option, _policy in legacy] + (["existing=%s" % chosen] if chosen != "fail" else [])
-        raise InputError("%s are mutually exclusive: choose one way of treating existing targets (existing=...)"
-                         % " and ".join(given))
-    return legacy[0][1] if legacy else chosen
-
-
 def validate_options(params):
     """The checks the module's argument spec cannot express (``suffix``/``rename`` and the ``existing`` options
     are exclusive there)."""
-    existing = existing_policy(params)
+    existing = restore_plan.existing_policy(params)
     validate_suffix(params.get("suffix"))
     if existing == "replace" and params.get("meta_only"):
         raise InputError("existing=replace and meta_only are mutually exclusive: replacing needs the data")

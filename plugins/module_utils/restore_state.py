@@ -289,19 +289,6 @@ class RestoreState:
                 self.drop(db, aside)
         return "finished replacing %s.%s with its restored copy, aliases %s%s" % (db, live, aliases, kept)
 
-    def unfinished_conflict(self, db, name):
-        """Why ``db.name`` cannot be restored over when it is an unfinished restore recovery left alone, or None."""
-        marker = self.unfinished(db, name)
-        if not marker:
-            return None
-        alive, state = writer_state(marker)
-        if alive:
-            return ("target collection %s.%s is being restored right now from %s (%s); wait for that run"
-                    % (db, name, marker.get("origin"), state))
-        return ("target collection %s.%s holds an unfinished restore of backup %s (%s): run that restore again to "
-                "finish it, remove it with milvus_restore state=absent and that backup, or choose another target"
-                % (db, name, marker.get("origin"), state))
-
 
 def sweep_stale_staging(milvus_store, warn=None, dry_run=False):
     """Delete ``restore-temp-<id>/`` prefixes in Milvus's bucket whose restore is no longer running.

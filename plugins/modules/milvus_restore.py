@@ -408,7 +408,8 @@ boto3_version:
 
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import common_spec
 from ansible_collections.vectorops.milvus.plugins.module_utils.module import run_module
-from ansible_collections.vectorops.milvus.plugins.module_utils.restore import EXISTING_POLICIES, run
+from ansible_collections.vectorops.milvus.plugins.module_utils.restore import run
+from ansible_collections.vectorops.milvus.plugins.module_utils.restore_plan import EXISTING_POLICIES
 
 
 def main():

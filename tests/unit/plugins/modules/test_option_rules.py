@@ -10,7 +10,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.vectorops.milvus.plugins.doc_fragments.milvus import ModuleDocFragment
 from ansible_collections.vectorops.milvus.plugins.module_utils import module as module_wrapper
-from ansible_collections.vectorops.milvus.plugins.module_utils import restore as restore_engine
+from ansible_collections.vectorops.milvus.plugins.module_utils import restore_plan
 from ansible_collections.vectorops.milvus.plugins.module_utils.args import CONNECTION_RULES
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError
 from ansible_collections.vectorops.milvus.plugins.modules import milvus_restore, milvus_verify
@@ -130,13 +130,13 @@ def test_the_deprecated_booleans_warn_and_map_to_existing(monkeypatch):
     validated = ArgumentSpecValidator(spec).validate({"name": "b", "replace": True})
     assert not validated.error_messages
     assert any("'replace' is deprecated" in d["msg"] for d in validated._deprecations)  # pylint: disable=protected-access
-    assert restore_engine.existing_policy(validated.validated_parameters) == "replace"
-    assert restore_engine.existing_policy({"existing": "fail", "drop_existing": True}) == "drop"
-    assert restore_engine.existing_policy({"existing": "skip_create"}) == "skip_create"
-    assert restore_engine.existing_policy({}) == "fail"
+    assert restore_plan.existing_policy(validated.validated_parameters) == "replace"
+    assert restore_plan.existing_policy({"existing": "fail", "drop_existing": True}) == "drop"
+    assert restore_plan.existing_policy({"existing": "skip_create"}) == "skip_create"
+    assert restore_plan.existing_policy({}) == "fail"
     clean = ArgumentSpecValidator(spec).validate({"name": "b", "existing": "drop"})
     assert not clean._deprecations  # pylint: disable=protected-access
     with pytest.raises(InputError, match="existing=drop and replace=true|replace=true and existing=drop"):
-        restore_engine.existing_policy({"existing": "drop", "replace": True})
+        restore_plan.existing_policy({"existing": "drop", "replace": True})
     with pytest.raises(InputError, match="existing must be one of"):
-        restore_engine.existing_policy({"existing": "merge"})
+        restore_plan.existing_policy({"existing": "merge"})
