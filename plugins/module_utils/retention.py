@@ -202,7 +202,7 @@ def run(ctx):
     gone = would_delete if check_mode else deleted
     verb = "would delete" if check_mode else "deleted"
     # Staging prefixes that failed or killed restores left in Milvus's bucket (when its storage is configured).
-    staging = sweep_stale_staging(milvus_store, dry_run=check_mode) if milvus_store is not None else []
+    staging = sweep_stale_staging(milvus_store, ctx.warn, dry_run=check_mode) if milvus_store is not None else []
     result = dict(changed=bool(gone) or bool(staging), location=store.url(store.key() + "/"), decisions=entries,
                   kept=[e["name"] for e in entries if e["action"] == "keep"], deleted=gone, staging_swept=staging,
                   msg="%s %d of %d backup(s)%s" % (
