@@ -61,7 +61,7 @@ def test_storage_v2_column_groups_and_l0_delta_only_segments():
 def test_a_named_log_missing_from_the_bucket_fails():
     with pytest.raises(ConsistencyError, match="Milvus names insert log 12 of field/column group 100, which is not"):
         segment_plan.logs_named_by_milvus(dict(insertLogs=[dict(fieldID=100, logIDs=[11, 12])]),
-                                           {100: [obj("f/insert_log/1/2/7/100/11")]}, [])
+                                          {100: [obj("f/insert_log/1/2/7/100/11")]}, [])
     with pytest.raises(ConsistencyError, match="Milvus names delta log 5"):
         segment_plan.logs_named_by_milvus(dict(deltaLogs=[dict(fieldID=0, logIDs=[5])]), {}, [])
 
