@@ -27,3 +27,16 @@ def test_defaults_match_argument_specs(role):
             assert defaults[option] == spec["default"], option
         elif not spec.get("required"):
             assert option in defaults, option
+
+
+def test_dr_drill_target_connection_takes_the_connection_options():
+    """dr_drill_target_connection overrides the modules' connection key by key: the same names and types as
+    milvus_verify's target_connection (args.target_connection_spec), secrets no_log, plus milvus_storage."""
+    from ansible_collections.vectorops.milvus.plugins.module_utils import args  # pylint: disable=import-outside-toplevel
+    role = [r for r in ROLES if os.path.basename(r) == "dr_drill"][0]
+    specs = yaml.safe_load(open(os.path.join(role, "meta", "argument_specs.yml")))["argument_specs"]
+    options = specs["main"]["options"]["dr_drill_target_connection"]["options"]
+    connection = args.target_connection_spec()["options"]
+    assert set(options) == set(connection) | {"milvus_storage"}
+    for name, spec in connection.items():
+        assert (options[name]["type"], bool(options[name].get("no_log"))) == (spec["type"], bool(spec.get("no_log"))), name
