@@ -50,12 +50,12 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import row_check_moment
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import wait_for_import
-from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingReader
+from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingReader, HashingWriter
 
 try:
-    from pymilvus.grpc_gen import milvus_pb2
+    from pymilvus.grpc_gen import common_pb2, milvus_pb2
 except ImportError:  # pragma: no cover - MilvusConnection reports the missing library
-    milvus_pb2 = None
+    common_pb2 = milvus_pb2 = None
 try:
     import pyarrow
     from pyarrow import parquet
@@ -72,6 +72,7 @@ META_COLUMN = "$meta"
 BATCH_ROWS = 4096  # rows per query and per insert (Milvus caps a query at 16384)
 FILE_BYTES = 256 * 1024 * 1024  # a Parquet file is closed once its rows reach about this size
 MAX_FILE_ROWS = 1000000
+EMPTY_COLLECTION_CODE = 26  # pymilvus client/types.py Status.EMPTY_COLLECTION
 RATE_LIMIT_PATTERNS = ("rate limit", "ratelimit", "too many requests", "quota")
 
 SCALAR_TYPES = {
@@ -186,6 +187,90 @@ def rows_to_table(rows, fields, dynamic, schema):
     return pyarrow.Table.from_arrays(arrays, schema=schema)
 
 
+SCALAR_DATA = {
+    "Bool": "bool_data", "Int8": "int_data", "Int16": "int_data", "Int32": "int_data", "Int64": "long_data",
+    "Float": "float_data", "Double": "double_data", "VarChar": "string_data", "String": "string_data",
+}
+VECTOR_BYTES_PER_DIM = {"Float16Vector": 2, "BFloat16Vector": 2, "Int8Vector": 1}  # BinaryVector: dim / 8
+
+
+def _scalar_values(kind, scalars):
+    """A ScalarField's values as a Python list (JSON as its canonical text)."""
+    if kind == "JSON":
+        return [json.dumps(json.loads(b), sort_keys=True, separators=(",", ":")) if b else None
+                for b in scalars.json_data.data]
+    return list(getattr(scalars, SCALAR_DATA[kind]).data)
+
+
+def _vector_values(kind, vectors):
+    """(flat numpy values, values per row) of a VectorField; SparseFloatVector: (list of rows' texts, None)."""
+    import numpy  # pylint: disable=import-outside-toplevel  # pyarrow depends on it
+    if kind == "FloatVector":
+        return numpy.asarray(vectors.float_vector.data, dtype=numpy.float32), vectors.dim
+    if kind == "SparseFloatVector":
+        texts = []
+        for row in vectors.sparse_float_vector.contents:  # (uint32 index, float32 value) pairs, little endian
+            pairs = numpy.frombuffer(row, dtype="<u4").reshape(-1, 2)
+            values = pairs[:, 1].copy().view("<f4")
+            texts.append(json.dumps(dict((str(int(k)), float(v)) for k, v in zip(pairs[:, 0], values)), sort_keys=True))
+        return texts, None
+    if kind == "BinaryVector":
+        return numpy.frombuffer(vectors.binary_vector, dtype=numpy.uint8), vectors.dim // 8
+    data = getattr(vectors, {"Float16Vector": "float16_vector", "BFloat16Vector": "bfloat16_vector",
+                             "Int8Vector": "int8_vector"}[kind])
+    dtype = numpy.int8 if kind == "Int8Vector" else numpy.uint8
+    return numpy.frombuffer(data, dtype=dtype), vectors.dim * VECTOR_BYTES_PER_DIM[kind]
+
+
+def column_array(field, column, count):
+    """One column of a query response (``schema_pb2.FieldData``, as Milvus sends it) -> its Parquet column.
+
+    The same cells as :func:`to_column_value` makes from the rows pymilvus decodes, without decoding rows: scalars
+    come as lists, dense vectors as one flat buffer cut into lists by offsets. ``valid_data`` (nullable fields,
+    Milvus 2.5+) marks the null rows; scalar columns keep a placeholder there, vector columns leave them out.
+    """
+    import numpy  # pylint: disable=import-outside-toplevel
+    kind = field["data_type"]
+    kind_type = arrow_type(field)
+    if column is None:
+        return pyarrow.nulls(count, type=kind_type)
+    valid = list(column.valid_data)
+    if kind in SCALAR_DATA or kind == "JSON":
+        values = _scalar_values(kind, column.scalars)
+    elif kind == "Array":
+        element = field["element_type"]
+        values = [_scalar_values(element, cell) for cell in column.scalars.array_data.data]
+    else:
+        flat, width = _vector_values(kind, column.vectors)
+        if width is None:  # sparse: one text per present row
+            values = iter(flat)
+            return pyarrow.array([next(values) if ok else None for ok in (valid or [True] * count)], type=kind_type)
+        present = numpy.asarray(valid, dtype=bool) if valid else numpy.ones(count, dtype=bool)
+        offsets = numpy.zeros(count + 1, dtype=numpy.int32)
+        numpy.cumsum(present * width, out=offsets[1:])
+        return pyarrow.ListArray.from_arrays(pyarrow.array(offsets), pyarrow.array(flat, type=kind_type.value_type),
+                                             type=kind_type, mask=None if all(present) else pyarrow.array(~present))
+    if valid:
+        values = [v if ok else None for v, ok in zip(values, valid)]
+    return pyarrow.array(values, type=kind_type)
+
+
+def column_keys(columns, pk_field):
+    """The primary keys of a query response's columns, in row order."""
+    column = [c for c in columns if c.field_name == pk_field["name"]]
+    return _scalar_values(pk_field["data_type"], column[0].scalars) if column else []
+
+
+def columns_to_table(columns, fields, dynamic, schema, count):
+    """A query response's columns (``fields_data``) of ``count`` rows -> a pyarrow Table."""
+    by_name = dict((c.field_name, c) for c in columns)
+    arrays = [column_array(f, by_name.get(f["name"]), count) for f in fields]
+    if dynamic:
+        meta = [c for c in columns if c.is_dynamic or c.field_name == META_COLUMN]
+        arrays.append(column_array(dict(name=META_COLUMN, data_type="JSON"), meta[0] if meta else None, count))
+    return pyarrow.Table.from_arrays(arrays, schema=schema)
+
+
 def table_to_rows(table, fields):
     """A pyarrow Table (or record batch) of a logical backup -> rows for ``insert``."""
     data = table.to_pydict()
@@ -261,24 +346,51 @@ class Reader:
         self.read_ts = read_ts
         self.batch_rows = batch_rows
 
-    def batches(self, output_fields, partition=None):
-        client = self.conn.client(self.db)
+    def pages(self, output_fields, partition=None, columns=False):
+        """(page, primary keys) per page. ``columns``: the page is the response's columns (``fields_data``) as
+        Milvus sent them, for :func:`columns_to_table`; else the rows pymilvus decodes (dicts)."""
         cursor = None
         while True:
-            kwargs = dict(filter=cursor_filter(self.pk, cursor), limit=self.batch_rows, output_fields=output_fields,
-                          consistency_level="Strong", iterator="True", reduce_stop_for_best="True")
-            if self.read_ts:
-                kwargs["guarantee_timestamp"] = self.read_ts
-            if partition is not None:
-                kwargs["partition_names"] = [partition]
-            rows = self.conn.call("read %s.%s" % (self.db, self.name), client.query, self.name, **kwargs)
-            rows = list(rows)
-            if not rows:
+            expr = cursor_filter(self.pk, cursor)
+            if columns:
+                page = self._query_columns(expr, output_fields, partition)
+                keys = column_keys(page, self.pk)
+            else:
+                page = list(self._query_rows(expr, output_fields, partition))
+                keys = [r[self.pk["name"]] for r in page]
+            if not keys:
                 return
-            yield rows
+            yield page, keys
             # Only an empty page ends the read: with reduce_stop_for_best Milvus returns a short page whenever one
             # segment's matches run out, and stopping there would drop the other segments' remaining rows.
-            cursor = max(r[self.pk["name"]] for r in rows)
+            cursor = max(keys)
+
+    def _query_rows(self, expr, output_fields, partition):
+        kwargs = dict(filter=expr, limit=self.batch_rows, output_fields=output_fields,
+                      consistency_level="Strong", iterator="True", reduce_stop_for_best="True")
+        if self.read_ts:
+            kwargs["guarantee_timestamp"] = self.read_ts
+        if partition is not None:
+            kwargs["partition_names"] = [partition]
+        client = self.conn.client(self.db)
+        return self.conn.call("read %s.%s" % (self.db, self.name), client.query, self.name, **kwargs)
+
+    def _query_columns(self, expr, output_fields, partition):
+        """The request pymilvus's ``query`` sends for :meth:`_query_rows` (``client/prepare.py query_request``), its
+        columns returned undecoded: pymilvus turns every row into a dict, which costs more than the read."""
+        request = milvus_pb2.QueryRequest(
+            collection_name=self.name, expr=expr, output_fields=output_fields,
+            partition_names=[partition] if partition is not None else [], guarantee_timestamp=self.read_ts or 0,
+            use_default_consistency=True, consistency_level=common_pb2.ConsistencyLevel.Strong)
+        for key, value in (("limit", str(self.batch_rows)), ("iterator", "True"), ("ignore_growing", "False"),
+                           ("reduce_stop_for_best", "True")):
+            request.query_params.append(common_pb2.KeyValuePair(key=key, value=value))
+        try:
+            return self.conn.rpc("read %s.%s" % (self.db, self.name), "Query", request, self.db).fields_data
+        except MilvusOperationError as exc:
+            if exc.details.get("milvus_code") == EMPTY_COLLECTION_CODE:  # pymilvus: an empty result
+                return []
+            raise
 
 
 def read_timestamp(conn, db, name):
@@ -380,9 +492,9 @@ class Exporter:
         reader = Reader(self.conn, desc["db_name"], desc["name"], pk, None, self.batch_rows)
         digest = fingerprint.Digest()
         for _pid, part in self._partitions(desc):
-            for rows in reader.batches([pk["name"]], part):
-                for row in rows:
-                    digest.add(fingerprint.key_text(row[pk["name"]]))
+            for _columns, keys in reader.pages([pk["name"]], part, columns=True):
+                for key in keys:
+                    digest.add(fingerprint.key_text(key))
         return digest.as_dict()
 
     def _export_once(self, desc, watch, content_digest=True):
@@ -402,16 +514,20 @@ class Exporter:
         for pid, part in self._partitions(desc):
             part_digest = fingerprint.Digest()
             writer = _FileWriter(self, schema, (db, name, part), pid)
-            for rows in reader.batches(["*"], part):
+            # Without the content digest the rows are never decoded: the response's columns become the table.
+            for page, keys in reader.pages(["*"], part, columns=not content_digest):
                 self.check("exporting %s.%s" % (db, name))
-                for row in rows:
-                    key = row[pk["name"]]
+                for key in keys:
                     part_digest.add(fingerprint.key_text(key))
-                    if content_digest:
-                        content.add(fingerprint.canonical_row(row))
                     if key in watch:
                         found.append(key)
-                writer.write(rows_to_table(rows, fields, dynamic, schema), len(rows))
+                if content_digest:
+                    for row in page:
+                        content.add(fingerprint.canonical_row(row))
+                    table = rows_to_table(page, fields, dynamic, schema)
+                else:
+                    table = columns_to_table(page, fields, dynamic, schema, len(keys))
+                writer.write(table, len(keys))
             files.extend(writer.close())
             total = total.merge(part_digest)
             if part is not None:
@@ -423,8 +539,9 @@ class Exporter:
 
 
 class _FileWriter:
-    """Parquet files of one partition: spooled to a local temporary file, then uploaded (multipart) and
-    hashed on the way; memory is one batch and Parquet's row group buffer."""
+    """Parquet files of one partition: written to a local temporary file and hashed on the way, then uploaded
+    by file name (multipart, each part read from disk as it is sent); memory is one batch and Parquet's row
+    group buffer, whatever the file's size."""
 
     def __init__(self, exporter, schema, where, pid):
         self.exporter = exporter
@@ -433,33 +550,33 @@ class _FileWriter:
         self.pid = pid
         self.seq = 0
         self.files = []
-        self._open = None  # (path, writer, rows, bytes)
+        self._open = None  # [path, file, hashing sink, Parquet writer, rows, bytes]
 
     def write(self, table, rows):
         if self._open is None:
             handle, path = tempfile.mkstemp(prefix="vectorops-logical-", suffix=".parquet", dir=self.exporter.tmpdir)
-            os.close(handle)
-            self._open = [path, parquet.ParquetWriter(path, self.schema), 0, 0]
-        self._open[1].write_table(table)
-        self._open[2] += rows
-        self._open[3] += table.nbytes
-        if self._open[3] >= self.exporter.file_bytes or self._open[2] >= MAX_FILE_ROWS:
+            stream = os.fdopen(handle, "wb")
+            sink = HashingWriter(stream)
+            self._open = [path, stream, sink, parquet.ParquetWriter(sink, self.schema), 0, 0]
+        self._open[3].write_table(table)
+        self._open[4] += rows
+        self._open[5] += table.nbytes
+        if self._open[5] >= self.exporter.file_bytes or self._open[4] >= MAX_FILE_ROWS:
             self._finish()
 
     def _finish(self):
-        path, writer, rows, _nbytes = self._open
+        path, stream, sink, writer, rows, _nbytes = self._open
         self._open = None
-        writer.close()
         self.seq += 1
         rel = file_key(self.where[0], self.where[1], self.where[2], self.seq)
         try:
-            with open(path, "rb") as stream:
-                reader = HashingReader(stream)
-                self.exporter.store.upload_stream(self.exporter.paths.key(rel), reader)
+            writer.close()
+            stream.close()
+            self.exporter.store.upload_file(self.exporter.paths.key(rel), path)
         finally:
             os.unlink(path)
-        self.files.append(dict(key=rel, partition=self.where[2], partition_id=self.pid, rows=rows, size=reader.size,
-                               sha256=reader.hasher.hexdigest()))
+        self.files.append(dict(key=rel, partition=self.where[2], partition_id=self.pid, rows=rows, size=sink.size,
+                               sha256=sink.hasher.hexdigest()))
 
     def close(self):
         if self._open is not None:

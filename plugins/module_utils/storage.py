@@ -157,6 +157,28 @@ class HashingReader(io.RawIOBase):
         return len(data)
 
 
+class HashingWriter(io.RawIOBase):
+    """File-like wrapper that hashes and counts what is written through it (``tell`` for Parquet writers)."""
+
+    def __init__(self, raw):
+        super(HashingWriter, self).__init__()
+        self.raw = raw
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.hasher.update(data)
+        self.size += len(data)
+        self.raw.write(data)
+        return len(data)
+
+    def tell(self):
+        return self.size
+
+
 class ObjectStore:
     """Shared behaviour; subclasses provide the primitive operations."""
 
@@ -418,6 +440,14 @@ class S3Store(ObjectStore):
         self._do("write object", key, self.client.upload_fileobj, Fileobj=stream, Bucket=self.bucket,
                  Key=key, Config=config)
 
+    def upload_file(self, key, path, concurrency=4):
+        # From a named file s3transfer reads each part from disk as it is sent: memory does not grow with the
+        # file (a stream, even a seekable one, is read into memory part by part).
+        config = TransferConfig(multipart_threshold=UPLOAD_PART, multipart_chunksize=UPLOAD_PART,
+                                max_concurrency=concurrency, use_threads=concurrency > 1)
+        self._do("write object", key, self.client.upload_file, Filename=path, Bucket=self.bucket, Key=key,
+                 Config=config)
+
     def delete(self, keys):
         keys = list(keys)
         for start in range(0, len(keys), 1000):
@@ -612,6 +642,13 @@ class LocalStore(ObjectStore):
 
     def upload_stream(self, key, stream, concurrency=1):
         self._atomic_write(key, lambda out: shutil.copyfileobj(stream, out, CHUNK))
+
+    def upload_file(self, key, path, concurrency=1):
+        try:
+            with open(path, "rb") as stream:
+                self.upload_stream(key, stream)
+        except OSError as exc:  # opening the local file (the store's own errors are StorageErrors)
+            raise StorageError("write %s: cannot read %s: %s" % (self.url(key), path, exc), reason="other")
 
     def delete(self, keys):
         for key in keys:

@@ -169,6 +169,34 @@ def test_rich_collection_milvus_to_lite_and_auto_picks_binlog_on_milvus(
     milvus_client.drop_collection(source)
 
 
+@pytest.mark.parametrize("direction", ["milvus_to_lite", "lite_to_milvus"])
+def test_an_export_without_content_digest_writes_the_columns_milvus_sent_and_restores_the_same_rows(
+        call, stack, milvus_client, lite_client, backup_store, unique, direction):
+    """fingerprint=false: the export turns each response's columns into Parquet without decoding rows
+    (logical.columns_to_table); the rows that come back must be those of the source, on both servers."""
+    from_lite = direction == "lite_to_milvus"
+    source_client, source_params = (lite_client, lite_params(stack)) if from_lite else (milvus_client, milvus_params(stack))
+    target_params = milvus_params(stack) if from_lite else lite_params(stack)
+    source = "cols_%s_%s" % (direction[:1], unique)
+    deleted = create_rich(source_client, source)
+    name = "logical_cols_%s_%s" % (direction[:1], unique)
+    backup_store.cleanup(name)
+    rc, made = call("milvus_backup", dict(source_params, name=name, collections=[source], format="logical",
+                                          fingerprint=False))
+    assert rc == 0, made.get("msg")
+    assert made["collections"][0]["logical"]["content_fingerprint"] is None
+    src = content_of(source_params, source)
+    assert src[0] == 1400 - len(deleted) and not deleted & src[2]
+    target = "cols_back_%s_%s" % (direction[:1], unique)
+    rc, restored = call("milvus_restore", dict(target_params, name=name, rename=["%s:%s" % (source, target)],
+                                               logical_restore="bulk_import" if from_lite else "insert"))
+    assert rc == 0, restored.get("msg")
+    assert restored["collections"][0]["rows_restored"] == src[0]
+    assert content_of(target_params, target) == src
+    (milvus_client if from_lite else lite_client).drop_collection(target)
+    source_client.drop_collection(source)
+
+
 def test_a_corrupted_parquet_file_is_named_by_verify_and_its_restore_creates_nothing(
         call, stack, lite_client, milvus_client, backup_store, unique):
     source = "rich_c_%s" % unique

@@ -8,6 +8,7 @@ of ``MilvusClient.query`` that answers like such a server, and records what the 
 """
 
 import json
+import struct
 
 import pytest
 
@@ -46,6 +47,58 @@ def test_rows_survive_parquet_columns_in_milvus_import_types():
     assert back[0] == {"doc": "a", "emb": [0.5, -1.0], "bits": b"\x01\xff", "meta": {"k": [1, 2]}, "tags": [3, 4],
                        "sparse": {7: 0.25}, "score": None, "colour": "red"}
     assert back[1]["bits"] == b"\x00\x10" and "meta" not in back[1] and back[1]["score"] == 1.5
+
+
+def response_columns():
+    """The columns Milvus answers a query of the two rows above with (``schema_pb2.FieldData``, as in
+    milvus-io/milvus ``internal/proxy/task_query.go``; nullable columns as pymilvus ``client/types.py``
+    ``HybridExtraList._get_physical_index`` reads them: scalars keep a placeholder, vectors leave null rows out)."""
+    from pymilvus.grpc_gen import schema_pb2  # pylint: disable=import-outside-toplevel
+
+    def scalar(name, kind, valid=(), **data):
+        return schema_pb2.FieldData(field_name=name, type=kind, valid_data=list(valid), scalars=schema_pb2.ScalarField(**data))
+
+    sparse = [struct.pack("<If", 7, 0.25), b""]
+    return [
+        scalar("doc", 21, string_data=schema_pb2.StringArray(data=["a", "b"])),
+        schema_pb2.FieldData(field_name="emb", type=101, vectors=schema_pb2.VectorField(
+            dim=2, float_vector=schema_pb2.FloatArray(data=[0.5, -1.0, 0.0, 2.0]))),
+        schema_pb2.FieldData(field_name="bits", type=100, vectors=schema_pb2.VectorField(dim=16, binary_vector=b"\x01\xff\x00\x10")),
+        scalar("meta", 23, valid=[True, False], json_data=schema_pb2.JSONArray(data=[b'{"k": [1, 2]}', b""])),
+        scalar("tags", 22, array_data=schema_pb2.ArrayArray(element_type=5, data=[
+            schema_pb2.ScalarField(long_data=schema_pb2.LongArray(data=[3, 4])), schema_pb2.ScalarField()])),
+        schema_pb2.FieldData(field_name="sparse", type=104, vectors=schema_pb2.VectorField(
+            sparse_float_vector=schema_pb2.SparseFloatArray(contents=sparse, dim=8))),
+        scalar("score", 11, valid=[False, True], double_data=schema_pb2.DoubleArray(data=[0.0, 1.5])),
+        scalar("$meta", 23, json_data=schema_pb2.JSONArray(data=[b'{"colour": "red"}', b"{}"])),
+    ]
+
+
+def test_a_response_read_as_columns_gives_the_table_its_decoded_rows_give():
+    """The export without a content digest never decodes rows (pymilvus makes a dict per row, which costs more
+    than the read); its table must hold exactly the cells the row path writes."""
+    fields = logical.stored_fields(SCHEMA)
+    schema = logical.arrow_schema(fields, True)
+    rows = [{"doc": "a", "emb": [0.5, -1.0], "bits": [b"\x01\xff"], "meta": {"k": [1, 2]}, "tags": [3, 4],
+             "sparse": {7: 0.25}, "score": None, "colour": "red"},
+            {"doc": "b", "emb": [0.0, 2.0], "bits": [b"\x00\x10"], "meta": None, "tags": [], "sparse": {},
+             "score": 1.5}]
+    columns = response_columns()
+    pk = [f for f in fields if f["name"] == "doc"][0]
+    assert logical.column_keys(columns, pk) == ["a", "b"]
+    table = logical.columns_to_table(columns, fields, True, schema, 2)
+    assert table.equals(logical.rows_to_table(rows, fields, True, schema))
+    assert table.column("score").to_pylist() == [None, 1.5] and table.column("meta").to_pylist()[1] is None
+
+
+def test_a_nullable_vector_column_leaves_its_null_rows_out_and_they_come_back_null():
+    """Milvus 2.6 nullable vectors: the data holds present rows only (pymilvus ``_get_physical_index``)."""
+    from pymilvus.grpc_gen import schema_pb2  # pylint: disable=import-outside-toplevel
+    field = {"name": "emb", "data_type": "FloatVector"}
+    column = schema_pb2.FieldData(field_name="emb", type=101, valid_data=[True, False, True], vectors=schema_pb2.VectorField(
+        dim=2, float_vector=schema_pb2.FloatArray(data=[1.0, 2.0, 3.0, 4.0])))
+    assert logical.column_array(field, column, 3).to_pylist() == [[1.0, 2.0], None, [3.0, 4.0]]
+    assert logical.column_array(field, None, 2).to_pylist() == [None, None]
 
 
 def test_a_field_type_the_format_does_not_know_is_named():
@@ -103,7 +156,7 @@ def test_short_pages_do_not_end_the_read_and_every_page_is_pinned_to_the_session
     ts, source = logical.read_timestamp(conn, "default", "c")
     assert ts == 4242 and "iterator_session_ts" in source
     reader = logical.Reader(conn, "default", "c", {"name": "id", "data_type": "Int64"}, ts, batch_rows=10)
-    keys = [r["id"] for page in reader.batches(["*"], "p1") for r in page]
+    keys = [k for _page, page_keys in reader.pages(["*"], "p1") for k in page_keys]
     assert keys == list(range(25))  # a reader that stops at the first short page would stop at 7
     pages = client.calls[1:]
     assert all(c["guarantee_timestamp"] == 4242 and c["iterator"] == "True" and c["partition_names"] == ["p1"]
@@ -115,7 +168,7 @@ def test_a_server_without_session_timestamp_gives_no_read_timestamp():
     ts, source = logical.read_timestamp(conn, "default", "c")
     assert ts is None and "does not pin reads" in source
     reader = logical.Reader(conn, "default", "c", {"name": "id", "data_type": "Int64"}, ts)
-    assert [r["id"] for page in reader.batches(["id"]) for r in page] == [0, 1, 2]
+    assert [r["id"] for page in reader.pages(["id"]) for r in page[0]] == [0, 1, 2]
     assert "guarantee_timestamp" not in conn.client().calls[-1]
 
 

@@ -101,6 +101,29 @@ def test_local_write_is_atomic(tmp_path):
     assert not [n for n in os.listdir(str(tmp_path / "backup")) if n.startswith(".vectorops-tmp-")]
 
 
+def test_a_file_written_through_a_hashing_writer_is_uploaded_with_the_hash_of_its_bytes(tmp_path):
+    """The logical export hashes a Parquet file while writing it, then uploads it by name (no second read)."""
+    parquet = pytest.importorskip("pyarrow.parquet")
+    import pyarrow  # pylint: disable=import-outside-toplevel
+    path = str(tmp_path / "part.parquet")
+    with open(path, "wb") as out:
+        sink = storage.HashingWriter(out)
+        writer = parquet.ParquetWriter(sink, pyarrow.schema([("k", pyarrow.int64())]))  # it asks the sink to tell()
+        for start in (0, 1000):
+            writer.write_table(pyarrow.table({"k": list(range(start, start + 1000))}))
+        writer.close()
+    with open(path, "rb") as f:
+        data = f.read()
+    assert (sink.size, sink.hasher.hexdigest()) == (len(data), hashlib.sha256(data).hexdigest())
+    store = local(tmp_path / "store")
+    os.makedirs(str(tmp_path / "store"))
+    store.upload_file(store.key("logical/part-00001.parquet"), path)
+    assert store.read(store.key("logical/part-00001.parquet")) == data
+    with pytest.raises(StorageError, match="cannot read .*gone.parquet"):
+        store.upload_file(store.key("logical/part-00002.parquet"), str(tmp_path / "gone.parquet"))
+    assert store.head(store.key("logical/part-00002.parquet")) is None
+
+
 def test_streaming_copy_hashes_and_checks_size(tmp_path):
     src, dst = local(tmp_path / "a", root=""), local(tmp_path / "b", root="r")
     os.makedirs(str(tmp_path / "a"))
