@@ -207,7 +207,7 @@ def main():
           % (fingerprinted[0], fingerprinted[0] / raw_s))
     if args.export_only:
         print("\nexport peak RSS: %.1f MiB (goal < 400 MiB, not growing with rows); with fingerprint=true %.1f MiB"
-          % (rss, fingerprinted[4]))
+              % (rss, fingerprinted[4]))
         return 0
     floor_s = floors["import"]
     full_s = floors["import"] + floors["index_load"]
