@@ -64,5 +64,13 @@ def test_storage_v2_and_v3_segments():
 
 
 def test_empty_and_l0_segments_are_not_checked_for_insert_logs():
-    files = segment_plan.segment_files({7: info(7, 0), 8: info(8, 0, level="L0")}, [], [])
-    segment_plan.check_segments(files, FIELD_IDS, "listing", "default.c", "s3://b/x")
+    """An L0 segment has delta logs only, whatever row count it reports; an empty segment has nothing. Both
+    are planned and pass; an L1 segment with rows and no insert logs, the same listing otherwise, does not."""
+    deltas = [storage.ObjectInfo("files/delta_log/1/-1/8/31", 5, None)]
+    files = segment_plan.segment_files({7: info(7, 0), 8: info(8, 3, level="L0", partition=-1)}, [], deltas)
+    assert sorted(files) == [7, 8] and files[7].insert == {} and files[8].insert == {}
+    assert [o.key for o in files[8].delta] == ["files/delta_log/1/-1/8/31"]
+    assert segment_plan.check_segments(files, FIELD_IDS, "listing", "default.c", "s3://b/x") is None
+    as_l1 = segment_plan.segment_files({8: info(8, 3, partition=-1)}, [], deltas)
+    with pytest.raises(ConsistencyError, match="segment 8 of default.c has 3 rows but no insert logs"):
+        segment_plan.check_segments(as_l1, FIELD_IDS, "listing", "default.c", "s3://b/x")
