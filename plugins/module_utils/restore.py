@@ -724,6 +724,8 @@ def validate_options(params):
     validate_suffix(params.get("suffix"))
     if existing == "replace" and params.get("meta_only"):
         raise InputError("existing=replace and meta_only are mutually exclusive: replacing needs the data")
+    if (params.get("logical_restore") or "auto") not in logical.LOGICAL_METHODS:
+        raise InputError("logical_restore must be one of %s" % ", ".join(logical.LOGICAL_METHODS))
     for option, minimum in (("concurrency", 1), ("import_timeout", 1), ("load_timeout", 1), ("index_timeout", 1)):
         if params.get(option) is not None and params[option] < minimum:
             raise InputError("%s must be at least %d, got %s" % (option, minimum, params[option]))
@@ -737,8 +739,6 @@ def run(ctx):
     params, check_mode = ctx.params, ctx.check_mode
     validate_options(params)
     needs_data = not params.get("meta_only") and params.get("state") != "absent"
-    if (params.get("logical_restore") or "auto") not in logical.LOGICAL_METHODS:
-        raise InputError("logical_restore must be one of %s" % ", ".join(logical.LOGICAL_METHODS))
     milvus_store, backup_store = stores_from_params(params, need_backup=True)
     backup = catalog.require_complete(backup_store, params["name"])
     if needs_data and RESTORE_FORMATS[backup.data_format].requires_milvus_storage:

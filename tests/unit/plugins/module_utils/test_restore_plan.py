@@ -88,3 +88,19 @@ def test_plan_entry_counts_objects_and_bytes_and_meta_only_moves_none():
     assert [o["key"] for o in restore_plan.objects_of(entry)] == ["a", "b", "p.parquet"]
     meta = restore_plan.plan_entry(src, "dr", "c", "create", None, meta_only=True, unfinished=dict(origin=MARKER))
     assert (meta["objects"], meta["bytes"], meta["segments"], meta["files"], meta["marker"]) == (0, 0, [], [], None)
+
+
+@pytest.mark.parametrize("params,message", [
+    (dict(name="b", existing="replace", meta_only=True), "existing=replace and meta_only are mutually exclusive"),
+    (dict(name="b", logical_restore="copy"), "logical_restore must be one of auto, bulk_import, insert"),
+    (dict(name="b", concurrency=0), "concurrency must be at least 1, got 0"),
+    (dict(name="b", replace=True, existing="drop"), "replace=true and existing=drop are mutually exclusive"),
+    (dict(), r"name \(the backup to restore\) is required"),
+], ids=["replace_meta_only", "logical_restore", "concurrency", "legacy_and_existing", "no_name"])
+def test_the_engine_refuses_what_the_argument_spec_would_for_a_direct_caller(params, message):
+    """restore.validate_options runs before any connection: a caller of the engine without the module's argument
+    spec gets the same refusal, not a half-made restore."""
+    from ansible_collections.vectorops.milvus.plugins.module_utils import restore  # pylint: disable=import-outside-toplevel
+    with pytest.raises(InputError, match=message):
+        restore.validate_options(params)
+    restore.validate_options(dict(name="b", existing="replace", logical_restore="insert", concurrency=1))
