@@ -228,6 +228,7 @@ def column_array(field, column, count):
     The same cells as :func:`to_column_value` makes from the rows pymilvus decodes, without decoding rows: scalars
     come as lists, dense vectors as one flat buffer cut into lists by offsets. ``valid_data`` (nullable fields,
     Milvus 2.5+) marks the null rows; scalar columns keep a placeholder there, vector columns leave them out.
+    A column whose values do not add up to ``count`` rows is refused (ConsistencyError), never cut or padded.
     """
     import numpy  # pylint: disable=import-outside-toplevel
     kind = field["data_type"]
@@ -235,6 +236,7 @@ def column_array(field, column, count):
     if column is None:
         return pyarrow.nulls(count, type=kind_type)
     valid = list(column.valid_data)
+    _check_length(field, "validity flags", len(valid), count, allow_none=True)
     if kind in SCALAR_DATA or kind == "JSON":
         values = _scalar_values(kind, column.scalars)
     elif kind == "Array":
@@ -242,17 +244,27 @@ def column_array(field, column, count):
         values = [_scalar_values(element, cell) for cell in column.scalars.array_data.data]
     else:
         flat, width = _vector_values(kind, column.vectors)
+        present_rows = sum(valid) if valid else count
         if width is None:  # sparse: one text per present row
+            _check_length(field, "vectors", len(flat), present_rows)
             values = iter(flat)
             return pyarrow.array([next(values) if ok else None for ok in (valid or [True] * count)], type=kind_type)
+        _check_length(field, "vector values", len(flat), present_rows * width)
         present = numpy.asarray(valid, dtype=bool) if valid else numpy.ones(count, dtype=bool)
         offsets = numpy.zeros(count + 1, dtype=numpy.int32)
         numpy.cumsum(present * width, out=offsets[1:])
         return pyarrow.ListArray.from_arrays(pyarrow.array(offsets), pyarrow.array(flat, type=kind_type.value_type),
                                              type=kind_type, mask=None if all(present) else pyarrow.array(~present))
+    _check_length(field, "values", len(values), count)
     if valid:
         values = [v if ok else None for v, ok in zip(values, valid)]
     return pyarrow.array(values, type=kind_type)
+
+
+def _check_length(field, what, actual, expected, allow_none=False):
+    if actual != expected and not (allow_none and actual == 0):
+        raise ConsistencyError("the query response's column %s has %d %s where %d were expected: the export stopped "
+                               "and nothing was marked complete" % (field["name"], actual, what, expected))
 
 
 def column_keys(columns, pk_field):
@@ -526,7 +538,10 @@ class Exporter:
                         content.add(fingerprint.canonical_row(row))
                     table = rows_to_table(page, fields, dynamic, schema)
                 else:
-                    table = columns_to_table(page, fields, dynamic, schema, len(keys))
+                    try:
+                        table = columns_to_table(page, fields, dynamic, schema, len(keys))
+                    except ConsistencyError as exc:
+                        raise ConsistencyError("%s.%s: %s" % (db, name, exc.message))
                 writer.write(table, len(keys))
             files.extend(writer.close())
             total = total.merge(part_digest)

@@ -13,7 +13,7 @@ import struct
 import pytest
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import backup, logical
-from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, InputError
 
 SCHEMA = {
     "enable_dynamic_field": True,
@@ -89,6 +89,37 @@ def test_a_response_read_as_columns_gives_the_table_its_decoded_rows_give():
     table = logical.columns_to_table(columns, fields, True, schema, 2)
     assert table.equals(logical.rows_to_table(rows, fields, True, schema))
     assert table.column("score").to_pylist() == [None, 1.5] and table.column("meta").to_pylist()[1] is None
+
+
+def _cut_doc(column):
+    del column.scalars.string_data.data[-1]
+
+
+def _cut_emb(column):
+    del column.vectors.float_vector.data[-1]
+
+
+def _cut_sparse(column):
+    del column.vectors.sparse_float_vector.contents[-1]
+
+
+def _extra_flag(column):
+    column.valid_data.append(True)
+
+
+@pytest.mark.parametrize("name,cut,message", [
+    ("doc", _cut_doc, "column doc has 1 values where 2 were expected"),
+    ("emb", _cut_emb, "column emb has 3 vector values where 4 were expected"),
+    ("sparse", _cut_sparse, "column sparse has 1 vectors where 2 were expected"),
+    ("score", _extra_flag, "column score has 3 validity flags where 2 were expected"),
+], ids=["scalar", "dense_vector", "sparse_vector", "validity"])
+def test_a_response_column_that_does_not_add_up_to_its_rows_is_refused_by_name(name, cut, message):
+    """Cells shifted by one row would be restored against the wrong primary keys: the export stops instead."""
+    fields = logical.stored_fields(SCHEMA)
+    columns = response_columns()
+    cut([c for c in columns if c.field_name == name][0])
+    with pytest.raises(ConsistencyError, match=message + ": the export stopped and nothing was marked complete"):
+        logical.columns_to_table(columns, fields, True, logical.arrow_schema(fields, True), 2)
 
 
 def test_a_nullable_vector_column_leaves_its_null_rows_out_and_they_come_back_null():
