@@ -341,6 +341,22 @@ def is_rate_limited(message):
     return any(p in message for p in RATE_LIMIT_PATTERNS)
 
 
+def call_rate_limited(call, max_backoff=60.0, on_retry=None):
+    """``call()``, again after 0.5 s, 1 s, 2 s, ... (up to ``max_backoff``) while Milvus answers that a rate
+    limit or quota is hit (managed Milvus limits reads and writes per second); any other error at once."""
+    delay = 0.5
+    while True:
+        try:
+            return call()
+        except MilvusOperationError as exc:
+            if not is_rate_limited(exc.message) or delay > max_backoff:
+                raise
+            if on_retry:
+                on_retry()
+            time.sleep(delay)
+            delay *= 2
+
+
 def is_milvus_lite(version_text):
     """Milvus Lite says ``milvus_lite-3.2.2`` (the PyPI ``milvus`` standalone says ``v2.3.5-lite``: a real Milvus)."""
     return (version_text or "").lower().startswith("milvus_lite")
@@ -397,8 +413,10 @@ class Reader:
         for key, value in (("limit", str(self.batch_rows)), ("iterator", "True"), ("ignore_growing", "False"),
                            ("reduce_stop_for_best", "True")):
             request.query_params.append(common_pb2.KeyValuePair(key=key, value=value))
+        # pymilvus's query retries rate limits (decorators.py retry_on_rpc_failure); the raw call does the same.
         try:
-            return self.conn.rpc("read %s.%s" % (self.db, self.name), "Query", request, self.db).fields_data
+            return call_rate_limited(lambda: self.conn.rpc("read %s.%s" % (self.db, self.name), "Query", request,
+                                                           self.db)).fields_data
         except MilvusOperationError as exc:
             if exc.details.get("milvus_code") == EMPTY_COLLECTION_CODE:  # pymilvus: an empty result
                 return []
@@ -690,18 +708,12 @@ class Inserter:
 
     def _insert(self, rows, partition):
         client = self.conn.client(self.db)
-        delay = 0.5
-        while True:
-            try:
-                kwargs = dict(partition_name=partition) if partition else {}
-                self.conn.call("insert into %s.%s" % (self.db, self.name), client.insert, self.name, rows, **kwargs)
-                return
-            except MilvusOperationError as exc:
-                if not is_rate_limited(exc.message) or delay > self.max_backoff:
-                    raise
-                self.retries += 1
-                time.sleep(delay)
-                delay *= 2
+        kwargs = dict(partition_name=partition) if partition else {}
+
+        def counted():
+            self.retries += 1
+        call_rate_limited(lambda: self.conn.call("insert into %s.%s" % (self.db, self.name), client.insert, self.name,
+                                                 rows, **kwargs), self.max_backoff, counted)
 
 
 class LogicalBackup:

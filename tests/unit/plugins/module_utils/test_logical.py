@@ -13,7 +13,7 @@ import struct
 import pytest
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import backup, logical
-from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, InputError
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, InputError, MilvusOperationError
 
 SCHEMA = {
     "enable_dynamic_field": True,
@@ -201,6 +201,66 @@ def test_a_server_without_session_timestamp_gives_no_read_timestamp():
     reader = logical.Reader(conn, "default", "c", {"name": "id", "data_type": "Int64"}, ts)
     assert [r["id"] for page in reader.pages(["id"]) for r in page[0]] == [0, 1, 2]
     assert "guarantee_timestamp" not in conn.client().calls[-1]
+
+
+class RateLimitedConn(Conn):
+    """A server that answers ``limited`` calls with Milvus's rate-limit error first (managed Milvus limits reads
+    and writes per second; the local stack has no quota to hit, hence the double), then serves them."""
+
+    def __init__(self, limited, error="rate limit exceeded[rate=10]"):
+        super().__init__(None)
+        self.limited, self.error, self.calls = limited, error, 0
+
+    def _answer(self, what, result):
+        self.calls += 1
+        if self.calls <= self.limited:
+            raise MilvusOperationError("%s failed on Milvus at http://127.0.0.1:19530: %s" % (what, self.error),
+                                       milvus_code=8)
+        return result
+
+    def rpc(self, what, method, request, db_name=None):  # pylint: disable=unused-argument
+        from pymilvus.grpc_gen import milvus_pb2  # pylint: disable=import-outside-toplevel
+        return self._answer(what, milvus_pb2.QueryResults(fields_data=response_columns()))
+
+    def client(self, db=None):  # pylint: disable=unused-argument
+        return self
+
+    def insert(self, name, rows, **kwargs):  # pylint: disable=unused-argument
+        return self._answer("insert into default.c", dict(insert_count=len(rows)))
+
+
+@pytest.fixture(name="slept")
+def slept_fixture(monkeypatch):
+    delays = []
+    monkeypatch.setattr(logical.time, "sleep", delays.append)
+    return delays
+
+
+def test_a_rate_limited_column_read_waits_and_reads_again(slept):
+    """The column path sends Query itself, so pymilvus's retry (``decorators.py`` ``retry_on_rpc_failure``, which
+    retries rate limits) does not cover it: the export backs off the same way."""
+    conn = RateLimitedConn(limited=3)
+    reader = logical.Reader(conn, "default", "c", {"name": "doc", "data_type": "VarChar"}, None)
+    assert [c.field_name for c in reader._query_columns("", ["*"], None)][:2] == ["doc", "emb"]  # pylint: disable=protected-access
+    assert conn.calls == 4 and slept == [0.5, 1.0, 2.0]
+
+
+def test_other_errors_and_a_limit_that_outlasts_the_back_off_fail_the_read(slept):
+    reader = logical.Reader(RateLimitedConn(limited=1, error="collection not loaded"), "default", "c",
+                            {"name": "doc", "data_type": "VarChar"}, None)
+    with pytest.raises(MilvusOperationError, match="read default.c failed on Milvus at .*: collection not loaded"):
+        reader._query_columns("", ["*"], None)  # pylint: disable=protected-access
+    assert slept == []
+    with pytest.raises(MilvusOperationError, match="rate limit exceeded"):
+        logical.call_rate_limited(lambda: RateLimitedConn(limited=99).rpc("read default.c", "Query", None), 4.0)
+    assert slept == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_a_rate_limited_insert_is_counted_and_sent_again(slept):
+    conn = RateLimitedConn(limited=2)
+    inserter = logical.Inserter(conn, None, None, "default", "c", SCHEMA)
+    inserter._insert([{"doc": "a"}], None)  # pylint: disable=protected-access
+    assert inserter.retries == 2 and conn.calls == 3 and slept == [0.5, 1.0]
 
 
 def desc(name, segments):
