@@ -774,11 +774,15 @@ class LogicalBackup:
                                                 source="query %s" % plan.label)
             skipped = list(plan.skipped)
             golden = []
-            if record["reused"]:
+            if not self.opts.get("fingerprint", True):
+                # The primary keys were digested while exporting (and, unpinned, re-read): recorded for free.
+                skipped.append("fingerprint=false: primary-key fingerprint only, no content fingerprint or golden "
+                               "queries")
+            elif record["reused"]:
                 skipped.append("export finished by an earlier, interrupted run: no golden queries")
             else:
                 golden = fingerprint.golden_queries_at_cut(plan.golden, set(record["found"]))
-            plan.verification = None if not self.opts.get("fingerprint", True) else dict(
+            plan.verification = dict(
                 measured_at=layout.iso(layout.utcnow()), measured_from="export",
                 read_timestamp=record["read_timestamp"], pk_fingerprint=record["pk_fingerprint"],
                 content_fingerprint=record["content_fingerprint"], golden_queries=golden, skipped=skipped)

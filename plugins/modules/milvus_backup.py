@@ -147,7 +147,8 @@ options:
       - For a O(format=logical) backup, V(true) also records a content fingerprint of every row, which decodes every
         row the export reads (about 4x the export's time on the local stack). With V(false) the export writes the
         columns Milvus sends straight into Parquet without decoding rows (C(docs/benchmarks.md)); the manifest then
-        has checksums and row counts but no fingerprints or golden queries to verify a restore against.
+        has checksums, row counts and the primary-key fingerprint the export computes anyway, but no content
+        fingerprint or golden queries. A O(format=binlog) backup with V(false) records no fingerprint.
     type: bool
     default: true
   golden_queries:
