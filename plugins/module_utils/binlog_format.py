@@ -58,7 +58,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.segment_plan impo
     segment_files,
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import copy_object
-from ansible_collections.vectorops.milvus.plugins.module_utils.timing import wait_until
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import doubling_delays, retry, wait_until
 
 try:
     from pymilvus.grpc_gen import common_pb2, milvus_pb2
@@ -205,16 +205,9 @@ class BinlogBackup:
         """Flush one collection (raw RPC: pymilvus hides the flush timestamp); wait until persisted."""
         label = "%s.%s" % (db, name)
         request = milvus_pb2.FlushRequest(db_name=db, collection_names=[name])
-        delay = 1.0
-        for attempt in range(8):
-            try:
-                resp = self.conn.rpc("flush %s" % label, "Flush", request, db_name=db)
-                break
-            except MilvusOperationError as exc:
-                if not flush_is_retryable(exc.message) or attempt == 7:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 30)
+        resp = retry(lambda: self.conn.rpc("flush %s" % label, "Flush", request, db_name=db),
+                     lambda exc: isinstance(exc, MilvusOperationError) and flush_is_retryable(exc.message),
+                     doubling_delays(1.0, 30, count=7))
         segment_ids = list(resp.coll_segIDs[name].data) if name in resp.coll_segIDs else []
         flush_ts = resp.coll_flush_ts[name] if name in resp.coll_flush_ts else 0
         seal_time = resp.coll_seal_times[name] if name in resp.coll_seal_times else 0

@@ -51,6 +51,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
 from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import row_check_moment
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import wait_for_import
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingReader, HashingWriter
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import doubling_delays, retry
 
 try:
     from pymilvus.grpc_gen import common_pb2, milvus_pb2
@@ -344,17 +345,8 @@ def is_rate_limited(message):
 def call_rate_limited(call, max_backoff=60.0, on_retry=None):
     """``call()``, again after 0.5 s, 1 s, 2 s, ... (up to ``max_backoff``) while Milvus answers that a rate
     limit or quota is hit (managed Milvus limits reads and writes per second); any other error at once."""
-    delay = 0.5
-    while True:
-        try:
-            return call()
-        except MilvusOperationError as exc:
-            if not is_rate_limited(exc.message) or delay > max_backoff:
-                raise
-            if on_retry:
-                on_retry()
-            time.sleep(delay)
-            delay *= 2
+    return retry(call, lambda exc: isinstance(exc, MilvusOperationError) and is_rate_limited(exc.message),
+                 doubling_delays(0.5, max_backoff), on_retry)
 
 
 def is_milvus_lite(version_text):
@@ -755,13 +747,14 @@ class LogicalBackup:
         """Export every planned collection as Parquet; verification data come from the export."""
         exporter = Exporter(self.conn, self.store, self.paths, attempts=int(self.opts.get("consistency_attempts", 5)),
                             check=self.progress.check)
+        fingerprinted = self.opts.get("fingerprint", True)
         for plan in self.plans:
-            if self.opts.get("fingerprint", True):
+            if fingerprinted:
                 with self.timer.phase("golden_queries"):
                     self.job.golden_candidates(plan)
             watch = set(pk for query in plan.golden for pk, _distance in query["candidates"])
             with self.timer.phase("export"):
-                record = exporter.export(plan.desc, watch, content=self.opts.get("fingerprint", True))
+                record = exporter.export(plan.desc, watch, content=fingerprinted)
             plan.export = record
             plan.live_rows = record["rows"]
             plan.attempts = record.get("attempts", 0)
@@ -774,7 +767,7 @@ class LogicalBackup:
                                                 source="query %s" % plan.label)
             skipped = list(plan.skipped)
             golden = []
-            if not self.opts.get("fingerprint", True):
+            if not fingerprinted:
                 # The primary keys were digested while exporting (and, unpinned, re-read): recorded for free.
                 skipped.append("fingerprint=false: primary-key fingerprint only, no content fingerprint or golden "
                                "queries")

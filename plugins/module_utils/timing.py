@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vectorops.milvus contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""Phase timing and bounded waiting, shared by the backup and restore engines."""
+"""Phase timing, bounded waiting and retrying, shared by the backup and restore engines."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, VectoropsError
 
 
 class Timer:
@@ -53,3 +53,27 @@ def wait_until(check, timeout, timeout_message, interval=0.5, max_interval=None)
         time.sleep(interval)
         if max_interval:
             interval = min(interval * 2, max_interval)
+
+
+def doubling_delays(first, longest, count=None):
+    """Pauses ``first``, twice that, and so on: ``count`` of them, none longer than ``longest``; without
+    ``count``, every one up to ``longest``."""
+    delays, delay = [], first
+    while len(delays) < count if count is not None else delay <= longest:
+        delays.append(min(delay, longest))
+        delay *= 2
+    return delays
+
+
+def retry(call, retryable, delays, on_retry=None):
+    """``call()``; when it raises an error that ``retryable(exc)`` accepts, again after each pause of ``delays``
+    in turn. Any other error, or the error of the last try, is raised."""
+    for delay in list(delays) + [None]:
+        try:
+            return call()
+        except VectoropsError as exc:
+            if delay is None or not retryable(exc):
+                raise
+            if on_retry:
+                on_retry()
+            time.sleep(delay)

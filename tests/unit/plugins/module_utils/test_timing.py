@@ -1,9 +1,14 @@
-"""wait_until, the one polling loop behind flush, import, index build and load waits."""
+"""wait_until, the one polling loop behind flush, import, index build and load waits; retry, the one back-off
+behind retried flushes, queries and inserts."""
 
 import pytest
 
-from ansible_collections.vectorops.milvus.plugins.module_utils.errors import ConsistencyError, MilvusOperationError
-from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, wait_until
+from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
+    ConsistencyError,
+    MilvusConnectionError,
+    MilvusOperationError,
+)
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import Timer, doubling_delays, retry, wait_until
 
 
 def test_returns_the_first_truthy_result_without_sleeping_after_it():
@@ -56,3 +61,38 @@ def test_timer_adds_up_a_phase_entered_twice_and_keeps_it_on_failure():
             raise ValueError("boom")
     durations = timer.total()
     assert set(durations) == {"copy", "index", "total"} and durations["copy"] >= 0
+
+
+def test_doubling_delays_counted_and_capped_or_up_to_the_longest():
+    assert doubling_delays(1.0, 30, count=7) == [1.0, 2.0, 4.0, 8.0, 16.0, 30, 30]
+    assert doubling_delays(0.5, 60.0) == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+
+
+def test_retry_pauses_between_accepted_failures_and_raises_the_rest(monkeypatch):
+    pauses, retried = [], []
+    monkeypatch.setattr("time.sleep", pauses.append)
+    answers = iter([MilvusOperationError("busy"), MilvusOperationError("busy"), "done"])
+
+    def call():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def busy(exc):
+        return isinstance(exc, MilvusOperationError) and exc.message == "busy"
+    assert retry(call, busy, [1, 2, 3], lambda: retried.append(1)) == "done"
+    assert pauses == [1, 2] and len(retried) == 2
+    calls = []
+
+    def failing(error):
+        def call_failing():
+            calls.append(error)
+            raise error
+        return call_failing
+    with pytest.raises(MilvusOperationError, match="busy"):  # the last try's error, after every pause
+        retry(failing(MilvusOperationError("busy")), busy, [5, 6])
+    assert len(calls) == 3 and pauses[2:] == [5, 6]
+    with pytest.raises(MilvusConnectionError, match="gone"):  # not accepted: at once, no pause
+        retry(failing(MilvusConnectionError("gone")), busy, [7])
+    assert len(calls) == 4 and pauses[2:] == [5, 6]
