@@ -259,6 +259,20 @@ EXAMPLES = r"""
       type: local
       path: /var/backups/milvus
 
+- name: Fast logical export of a large collection (no content digest; the primary-key fingerprint is still kept)
+  vectorops.milvus.milvus_backup:
+    name: events_nightly
+    collections: [events]
+    format: logical
+    fingerprint: false
+
+- name: Check the restored keys against that backup later (golden queries and content are not recorded)
+  vectorops.milvus.milvus_verify:
+    name: events_nightly
+    level: collection
+    collections: [events]
+    rename: ["events:events_restored"]
+
 - name: Back up to a local directory (laptops, tests)
   vectorops.milvus.milvus_backup:
     name: laptop_copy
