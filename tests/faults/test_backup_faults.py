@@ -52,7 +52,7 @@ def test_storage_killed_mid_backup_then_the_rerun_resumes(call, milvus_env, back
     assert proc.returncode != 0, "the backup cannot have completed without its storage"
     stack_control.restart("seaweedfs")
     rc, info = call("milvus_backup_info", {"name": name})
-    assert rc == 0 and info["backups"][0]["status"] == "incomplete"
+    assert rc == 0 and info["backups"][0]["status"] == "incomplete", info.get("msg")
     rc, result = call("milvus_backup", dict(params, max_bytes_per_second=0, concurrency=8))
     intact(rc == 0 and result["resumed"], "the rerun did not finish the interrupted backup: %s" % result.get("msg"))
     assert_complete_and_intact(backup_store, name)
