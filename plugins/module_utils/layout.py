@@ -15,6 +15,8 @@ plus our own files, which milvus-backup ignores::
     <root>/<name>/COMPLETE                 written last; its absence means "incomplete"
     <root>/<name>/.vectorops/IN_PROGRESS   who is writing the backup (removed after COMPLETE)
     <root>/<name>/.vectorops/VERIFIED      last successful milvus_verify of the stored objects
+    <root>/<name>/.vectorops/DELETING      a deletion has started (removed last, so a half-deleted backup
+                                           is still recognised, and finished, by the next prune or absent)
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,8 +29,9 @@ import re
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError
 
 # milvus-backup's rule (core/backup/func.go ValidateName): letters, digits, underscores, <= 128,
-# not starting with a digit. It also rules out path separators, "..", and whitespace.
-BACKUP_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# not starting with a digit. It also rules out path separators, "..", and whitespace. \Z, not $: "$" also
+# matches before a trailing newline, and "name\n" is not a name milvus-backup accepts.
+BACKUP_NAME_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 FORMAT = "vectorops.milvus/backup"
 FORMAT_VERSION = 1
@@ -39,6 +42,8 @@ MANIFEST = "manifest.json"
 COMPLETE = "COMPLETE"
 IN_PROGRESS = ".vectorops/IN_PROGRESS"
 VERIFIED = ".vectorops/VERIFIED"
+DELETING = ".vectorops/DELETING"
+OWN_DIR = ".vectorops/"
 META_DIR = "meta"
 BACKUP_META = "meta/backup_meta.json"
 COLLECTION_META = "meta/collection_meta.json"
@@ -53,7 +58,7 @@ DELTA_LOG_RE = re.compile(r"^(?:(.+)/)?delta_log/(\d+)/(-?\d+)/(\d+)/(\d+)$")
 
 
 def validate_backup_name(name):
-    if not isinstance(name, str) or not BACKUP_NAME_RE.match(name):
+    if not isinstance(name, str) or not BACKUP_NAME_RE.fullmatch(name):
         raise InputError(
             "invalid backup name %r: use 1-128 letters, digits and underscores, not starting with a digit "
             "(no spaces, dots, slashes or dashes; milvus-backup's naming rule)" % (name,))
@@ -130,6 +135,17 @@ def parse_iso(text):
     if not text:
         return None
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+
+
+def try_parse_iso(value):
+    """:func:`parse_iso` of a value read from storage, or None when it is not a time in :func:`iso`'s format
+    (a marker another tool or a person edited must not stop a listing)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
 
 
 def parse_version(text):
