@@ -32,6 +32,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: local conditional writes are checked by reading back
     fcntl = None
 
+from ansible_collections.vectorops.milvus.plugins.module_utils import store_overlap
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     InputError,
     MissingLibraryError,
@@ -731,4 +732,5 @@ def stores_from_params(params, need_milvus=False, need_backup=False):
     elif need_backup:
         raise InputError("backup_storage is required: a bucket (type=s3) or a directory (type=local, path=...) "
                          "for the backups (or set BACKUP_STORAGE_BUCKET / BACKUP_STORAGE_PATH)")
+    store_overlap.check(milvus_cfg, backup_cfg)  # a backup root in or around Milvus's root: refused before any request
     return (open_store(milvus_cfg) if milvus_cfg else None, open_store(backup_cfg) if backup_cfg else None)
