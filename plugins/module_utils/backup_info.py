@@ -19,17 +19,18 @@ def describe_backup(backup, include_objects=False):
     if backup.manifest:
         for coll in backup.manifest.get("collections", []):
             collections.append(dict(
-                db_name=coll["db_name"], name=coll["name"], id=coll["id"], row_count=coll["row_count"],
+                db_name=coll["db_name"], name=coll["name"], id=coll["id"], row_count=coll.get("row_count"),
                 live_row_count=coll.get("live_row_count"), load_state=coll.get("load_state"),
                 aliases=coll.get("aliases", []), objects=coll.get("objects"), bytes=coll.get("bytes"),
                 backup_time=coll.get("backup_time"), shards_num=coll.get("shards_num"),
                 consistency_level=coll.get("consistency_level"),
                 fields=[dict(name=f.get("name"), field_id=f.get("fieldID", 0), data_type=f.get("data_type"))
-                        for f in coll.get("schema", {}).get("fields", [])],
+                        for f in coll["schema"].get("fields", [])],
                 indexes=[dict(field_name=i.get("field_name"), index_name=i.get("index_name"),
                               params=kv_dict(i.get("params")))
                          for i in coll.get("indexes", [])],
-                partitions=[dict(name=p["name"], id=p["id"], row_count=p["row_count"], segments=len(p["segments"]))
+                partitions=[dict(name=p["name"], id=p["id"], row_count=p.get("row_count"),
+                                 segments=len(p.get("segments") or []))
                             for p in coll.get("partitions", [])]))
         for key in ("consistency", "checksums", "totals"):
             result[key] = backup.manifest.get(key)
@@ -60,16 +61,26 @@ def describe_backup(backup, include_objects=False):
 
 
 def run(ctx):
-    """milvus_backup_info's engine: read-only, so check mode changes nothing either."""
+    """milvus_backup_info's engine: read-only, so check mode changes nothing either.
+
+    A damaged backup is reported (status ``corrupt`` or ``unreadable`` and its ``problems``), never a failure:
+    this is where a person looks to find out what is wrong. Folders that are not backups are in ``not_backups``.
+    """
     params = ctx.params
     _milvus_store, store = stores_from_params(params, need_backup=True)
     store.check_bucket()
-    result = dict(changed=False, location=store.url(store.key() + "/"))
+    result = dict(changed=False, location=store.url(catalog.root_prefix(store)), not_backups=[])
     if params.get("name"):
         backup = catalog.read_backup(store, params["name"])
-        result["backup"] = describe_backup(backup, params.get("objects")) if backup.exists else None
-        result["backups"] = [backup.summary()] if backup.exists else []
+        if backup.is_backup:
+            result["backup"] = describe_backup(backup, params.get("objects"))
+            result["backups"] = [backup.summary()]
+        else:
+            result["backup"], result["backups"] = None, []
+            if backup.exists:
+                result["not_backups"] = [dict(name=backup.name, location=store.url(backup.paths.prefix),
+                                              reason=catalog.NOT_A_BACKUP)]
     else:
-        result["backups"] = catalog.list_backups(store)
+        result["backups"], result["not_backups"] = catalog.scan(store)
         result["backup"] = None
     return result

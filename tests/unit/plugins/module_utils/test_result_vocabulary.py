@@ -38,7 +38,8 @@ def complete_backup(store, name, data_format=None, backup_time="2026-11-20T00:00
     """A complete backup of this collection: a manifest and its COMPLETE marker."""
     manifest = {"backup": {"id": "id-%s" % name, "backup_time": backup_time, "started_at": backup_time,
                            "milvus_version": "v2.3.5"},
-                "collections": [{"db_name": "default", "name": "c"}], "totals": {"bytes": 5, "objects": 1, "rows": 3}}
+                "collections": [{"db_name": "default", "name": "c", "id": 1, "schema": {}}],
+                "totals": {"bytes": 5, "objects": 1, "rows": 3}}
     if data_format:
         manifest["data_format"] = data_format
     body = json.dumps(manifest).encode()

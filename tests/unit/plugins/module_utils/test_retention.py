@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import layout, retention
+from ansible_collections.vectorops.milvus.plugins.module_utils import layout, progress, retention
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import InputError
 
 NOW = datetime.datetime(2026, 11, 21, 12, 0, tzinfo=datetime.timezone.utc)
@@ -47,9 +47,12 @@ def test_max_age_and_incomplete_backups():
     backups = [summary("new", 3600), summary("old", 40 * 86400), summary("half", 3 * 86400, complete=False),
                summary("fresh_half", 600, complete=False), summary("broken", 5 * 86400, complete=False, status="corrupt")]
     decisions = retention.decide(backups, retention.Policy(max_age="30d", keep_incomplete_for="1d"), NOW)
-    assert kept(decisions) == ["fresh_half", "new"]
+    # A corrupt backup is never deleted by prune (issue 25, finding 4): it was "corrupt for 5.0d, longer than
+    # keep_incomplete_for" and deleted; it is kept and the reason says how to delete it on purpose.
+    assert kept(decisions) == ["broken", "fresh_half", "new"]
     assert decisions["half"][0] == "delete" and "longer than keep_incomplete_for" in decisions["half"][1][0]
-    assert decisions["broken"][1][0].startswith("corrupt for 5.0d")
+    assert decisions["broken"][1][0].startswith("corrupt (no details): never deleted automatically")
+    assert "milvus_backup state=absent" in decisions["broken"][1][0]
 
 
 def test_incomplete_backup_being_written_is_kept():
@@ -78,6 +81,88 @@ def test_unknown_backup_time_is_kept():
     foreign = dict(summary("foreign", 0), backup_time=None, created_at=None)
     decisions = retention.decide([foreign, summary("b", 60)], retention.Policy(keep_last=1), NOW)
     assert decisions["foreign"] == ("keep", ["backup time unknown: kept"])
+
+
+# ------------------------------------------------------------------ issue 25: clocks, damage, half-deleted
+def future(name, ahead_seconds, verified=False):
+    """A complete backup dated ``ahead_seconds`` after NOW (a Milvus with a wrong clock, an edited manifest)."""
+    return summary(name, -ahead_seconds, verified=verified)
+
+
+@pytest.mark.parametrize("policy", [dict(keep_last=1), dict(keep_last=2), dict(keep_daily=1), dict(keep_weekly=1),
+                                    dict(keep_monthly=1), dict(keep_yearly=1), dict(max_age="2d")],
+                         ids=lambda p: "-".join("%s=%s" % kv for kv in p.items()))
+def test_a_future_dated_backup_is_kept_and_never_counted(policy):
+    backups = [future("ahead", 365 * 86400, verified=True), summary("real_newest", 3600),
+               summary("yesterday", 30 * 3600), summary("old", 400 * 86400)]
+    decisions = retention.decide(backups, retention.Policy(**policy), NOW)
+    assert decisions["ahead"] == ("keep", ["backup time 2027-11-21T12:00:00.000000Z is 365.0d in the future: clock "
+                                           "skew or an edited manifest; kept, not counted"])
+    assert decisions["real_newest"][0] == "keep"
+    assert "newest complete backup: always kept" in decisions["real_newest"][1]
+    assert decisions["old"][0] == "delete", "the future backup took no slot that an old one then filled"
+    if policy.get("keep_last") == 2 or policy.get("max_age"):
+        assert decisions["yesterday"][0] == "keep"
+    else:
+        assert decisions["yesterday"][0] == "delete", "the future backup took no keep_last/GFS slot"
+
+
+def test_a_backup_a_few_minutes_ahead_is_within_the_tolerance():
+    backups = [future("slightly_ahead", 300), summary("b", 3600)]
+    decisions = retention.decide(backups, retention.Policy(keep_last=1, max_age="10m"), NOW)
+    assert decisions["slightly_ahead"][1][:2] == ["newest complete backup: always kept", "keep_last 1 (#1)"]
+    assert "younger than max_age (0s old)" in decisions["slightly_ahead"][1], "never a negative age"
+    assert decisions["b"][0] == "delete"
+
+
+def test_corrupt_and_unreadable_backups_are_kept_and_half_deleted_ones_finished():
+    backups = [summary("b", 60), dict(summary("broken", 90 * 86400, complete=False, status="corrupt"),
+                                      problems=["manifest.json is a list, not a JSON object"]),
+               dict(summary("unsure", 90 * 86400, complete=False, status="unreadable"),
+                    problems=["COMPLETE could not be read: 500"]),
+               dict(summary("going", 90 * 86400, complete=False, status="deleting"),
+                    problems=["a deletion started 2026-08-01T00:00:00.000000Z did not finish"])]
+    decisions = retention.decide(backups, retention.Policy(keep_last=1, keep_incomplete_for="0"), NOW)
+    assert decisions["broken"] == ("keep", ["corrupt (manifest.json is a list, not a JSON object): never deleted "
+                                            "automatically; inspect it (milvus_backup_info name=broken) and delete it "
+                                            "with milvus_backup state=absent"])
+    assert decisions["unsure"][0] == "keep" and decisions["unsure"][1][0].startswith(
+        "unreadable (COMPLETE could not be read: 500): kept")
+    assert decisions["going"] == ("delete", ["a deletion was interrupted (a deletion started "
+                                             "2026-08-01T00:00:00.000000Z did not finish): finishing it"])
+
+
+def test_an_incomplete_backup_with_a_future_heartbeat_is_aged_by_the_storage_time():
+    ahead = layout.iso(NOW + datetime.timedelta(days=365))
+    stored = layout.iso(NOW - datetime.timedelta(days=2))
+    dead = summary("dead", 2 * 86400, complete=False,
+                   in_progress=dict(host="skewed", pid=1, heartbeat_at=ahead, started_at=ahead, stored_at=stored))
+    decisions = retention.decide([dead, summary("b", 60)], retention.Policy(keep_last=1, keep_incomplete_for="1d"), NOW)
+    assert decisions["dead"][0] == "delete", decisions["dead"]
+    reason = decisions["dead"][1][0]
+    assert "not trusted" in reason and "for 2.0d, longer than keep_incomplete_for" in reason
+
+
+def test_writer_state_does_not_trust_a_heartbeat_from_the_future():
+    ahead = layout.iso(NOW + datetime.timedelta(days=365))
+
+    def marker(**extra):
+        return dict(dict(host="skewed-host", pid=7, heartbeat_at=ahead, started_at=ahead), **extra)
+
+    alive, state = progress.writer_state(marker(stored_at=layout.iso(NOW - datetime.timedelta(hours=1))), NOW)
+    assert not alive and state == (
+        "its heartbeat 2027-11-21T12:00:00.000000Z is 365.0d in the future (the clock of host skewed-host is ahead), "
+        "so it is not trusted; the storage service last stored the marker 3600s ago, so its writer is gone")
+    alive, state = progress.writer_state(marker(stored_at=layout.iso(NOW - datetime.timedelta(seconds=20))), NOW)
+    assert alive and "the storage service stored the marker 20s ago" in state
+    alive, state = progress.writer_state(marker(), NOW)
+    assert alive and state.endswith("when the marker was stored is unknown: treated as running")
+    near = layout.iso(NOW + datetime.timedelta(seconds=30))
+    assert progress.writer_state(marker(heartbeat_at=near, stored_at=layout.iso(NOW - datetime.timedelta(hours=1))),
+                                 NOW)[0], "a heartbeat 30 s ahead is within the tolerance and trusted"
+    alive, state = progress.writer_state(dict(host="h", pid=1, heartbeat_at=17,
+                                              stored_at=layout.iso(NOW - datetime.timedelta(hours=1))), NOW)
+    assert not alive and "no readable heartbeat" in state
 
 
 @pytest.mark.parametrize("text,seconds", [("3600", 3600), ("90m", 5400), ("12h", 43200), ("30d", 2592000),
@@ -149,6 +234,8 @@ def oracle(backups, kwargs):
         keep.update(b["name"] for b in complete if (NOW - when[b["name"]]).total_seconds() <= policy.max_age)
     for b in backups:
         if not b["complete"] and (NOW - layout.parse_iso(b["created_at"])).total_seconds() < policy.keep_incomplete_for:
+            keep.add(b["name"])
+        if b["status"] == "corrupt":  # never deleted by prune, whatever its age (issue 25, finding 4)
             keep.add(b["name"])
     return sorted(keep)
 
