@@ -12,8 +12,13 @@ module: milvus_backup_info
 short_description: List Milvus backups, or describe one
 version_added: 0.1.0
 description:
-  - Lists every backup under a backup root with its status (V(complete), V(incomplete), V(corrupt)),
-    time, size, collections, rows and versions, newest first.
+  - Lists every backup under a backup root with its status (V(complete), V(incomplete), V(corrupt),
+    V(unreadable), V(deleting)), time, size, collections, rows and versions, newest first.
+  - A folder is a backup when it carries a backup's markers, C(COMPLETE), C(manifest.json), anything under
+    C(.vectorops/), or milvus-backup's C(meta/backup_meta.json). Other folders are reported in RV(not_backups).
+  - A damaged backup (an empty C(COMPLETE), a manifest that fails the checks, meta that cannot be read) is
+    listed with status V(corrupt) or V(unreadable) and its RV(backups[].problems), naming the file and field;
+    it never makes the module fail, and the other backups are listed as usual.
   - With O(name), describes that backup in detail (per-collection rows, partitions, indexes, fields, and
     for backups of this collection the consistency and checksum report).
   - Also reads backups written by milvus-backup (no manifest; C(meta/full_meta.json) or the four level
@@ -24,7 +29,8 @@ description:
 options:
   name:
     description:
-      - Describe only this backup. RV(backup) is null and RV(backups) empty when it does not exist.
+      - Describe only this backup. RV(backup) is null and RV(backups) empty when it does not exist or is not a
+        backup (then it is in RV(not_backups)).
     type: str
   objects:
     description:
@@ -105,7 +111,11 @@ backups:
       type: str
       sample: s3://milvus-backups/backup/nightly_2026_11_21/ at http://minio:9000
     status:
-      description: V(complete), V(incomplete) (no completion marker, for example an interrupted run) or V(corrupt).
+      description:
+        - V(complete); V(incomplete) (no completion marker, for example an interrupted run); V(corrupt)
+          (C(COMPLETE) present but it or the manifest is damaged, missing, mismatched or fails the manifest
+          checks, or milvus-backup's meta cannot be read); V(unreadable) (an object the listing shows could not
+          be read); V(deleting) (a deletion started and did not finish; prune or C(state=absent) finishes it).
       type: str
     complete:
       description: True when the backup can be restored.
@@ -146,12 +156,22 @@ backups:
       description: Newest modification time of the backup's objects, UTC.
       type: str
     in_progress:
-      description: For incomplete backups of this collection, who is (or was) writing it.
+      description: For incomplete backups of this collection, who is (or was) writing it, with C(stored_at), when
+        the storage service last stored that marker (its own clock).
       type: dict
     problems:
-      description: Why a backup is incomplete or corrupt.
+      description: Why a backup is incomplete, corrupt, unreadable or being deleted, naming the file and field,
+        for example C(manifest.json collections[0].segments[2].num_rows is missing).
       type: list
       elements: str
+not_backups:
+  description: Folders under the backup root that are not backups (no marker, or not a backup name), with
+    C(name), C(location) and C(reason); with O(name), that folder when it exists and is not a backup.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "photos", "location": "s3://milvus-backups/backup/photos/ at http://minio:9000",
+            "reason": "it holds no COMPLETE, manifest.json, .vectorops/ marker or meta/backup_meta.json, ..."}]
 backup:
   description:
     - With O(name), the backup's summary (the keys of an RV(backups) item, the same in every module of this

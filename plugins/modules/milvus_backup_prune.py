@@ -13,16 +13,36 @@ short_description: Delete old Milvus backups according to a retention policy
 version_added: 0.1.0
 description:
   - Applies a retention policy to the backups under a backup root (written by M(vectorops.milvus.milvus_backup) or
-    by milvus-backup) and deletes the rest, completion marker first.
+    by milvus-backup) and deletes the rest. A deletion writes C(.vectorops/DELETING) first, removes the completion
+    markers next, then the data, then the other markers, so an interrupted deletion never reads as a complete
+    backup and the next prune (or C(state=absent)) finishes it.
+  - Only folders that carry a backup's markers are backups, C(COMPLETE), C(manifest.json), anything under
+    C(.vectorops/), or milvus-backup's C(meta/backup_meta.json). Other folders under the root are never
+    considered, listed as backups or deleted; they are returned in RV(not_backups).
+  - A backup location that overlaps Milvus's own storage (same endpoint and bucket, and a root path equal to
+    Milvus's, inside it or around it) is refused before anything is read, when O(milvus_storage) is known.
   - The newest complete backup and the newest verified backup (see M(vectorops.milvus.milvus_verify)) are always
     kept, whatever the policy says, so retention can never delete the last good backup.
   - Rules add up. A complete backup is kept when any rule keeps it. O(keep_last) keeps the N newest.
     O(keep_daily), O(keep_weekly), O(keep_monthly) and O(keep_yearly) keep the newest backup of each of the last N days,
     ISO weeks, months and years that have backups, in O(timezone) (grandfather-father-son). O(max_age) keeps every backup
     younger than that.
-  - Incomplete or corrupt backups (interrupted runs) are kept for O(keep_incomplete_for), then deleted, but never while
+  - Incomplete backups (interrupted runs) are kept for O(keep_incomplete_for), then deleted, but never while
     another run is still writing them. A run counts as writing while its process lives (on the same host) or, on
-    another host, while its heartbeat is less than three minutes old.
+    another host, while its heartbeat is less than three minutes old. A heartbeat dated more than a minute in the
+    future (a host with a wrong clock) is not trusted; the time the storage service last stored the marker is
+    used instead, and the reason says so.
+  - Corrupt backups (C(COMPLETE) present, but it or the manifest is damaged, missing, does not match, or fails
+    the manifest checks) are never deleted by prune, whatever their age; the reason says what is wrong. Inspect
+    one with M(vectorops.milvus.milvus_backup_info) and delete it with M(vectorops.milvus.milvus_backup)
+    C(state=absent).
+  - Unreadable backups (an object the listing shows cannot be read, for example a C(404) for a listed
+    C(COMPLETE) that persists after a few tries) are kept and say why; nothing is decided about a backup whose
+    content cannot be told.
+  - A complete backup whose time is more than ten minutes in the future (a Milvus with a wrong clock, an edited
+    manifest) is kept and not counted. It is never the newest complete backup, takes no O(keep_last) or GFS slot
+    and has no age for O(max_age), so the real newest backup is always kept.
+  - One damaged backup does not stop the others from being pruned.
   - When O(milvus_storage) is set, also removes the staging prefixes (C(<root_path>/restore-temp-<id>/)) that failed or
     killed restores left in Milvus's bucket, once no restore is running for them.
   - Check mode is a dry run. Every backup gets V(keep) or V(delete) with the reasons.
@@ -54,7 +74,8 @@ options:
     type: str
   keep_incomplete_for:
     description:
-      - How long an incomplete or corrupt backup is kept before it is deleted (same format as O(max_age)).
+      - How long an incomplete backup is kept before it is deleted (same format as O(max_age)). Corrupt and
+        unreadable backups are never deleted by this module.
     type: str
     default: 1d
   timezone:
@@ -65,7 +86,7 @@ options:
   name_pattern:
     description:
       - Only backups whose name matches this shell pattern are considered, for example V(nightly_*) when several
-        schedules share a backup root. Others are not touched and not listed.
+        schedules share a backup root. Others are not read, not touched and not listed.
     type: str
     default: "*"
 extends_documentation_fragment:
@@ -118,8 +139,9 @@ location:
   returned: always
   type: str
 decisions:
-  description: Every considered backup with C(name), C(action) (V(keep) or V(delete)), C(reasons), C(status),
-    C(format) (V(binlog) or V(logical)), C(written_by), C(backup_time) and C(verified_at), newest first.
+  description: Every considered backup with C(name), C(action) (V(keep) or V(delete)), C(reasons), C(status)
+    (V(complete), V(incomplete), V(corrupt), V(unreadable) or V(deleting)), C(problems), C(format) (V(binlog) or
+    V(logical)), C(written_by), C(backup_time) and C(verified_at), newest first.
   returned: always
   type: list
   elements: dict
@@ -136,6 +158,14 @@ deleted:
   returned: always
   type: list
   elements: str
+not_backups:
+  description: Folders under the backup root (matching O(name_pattern)) that are not backups, with C(name),
+    C(location) and C(reason); they were left alone.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "insert_log", "location": "s3://milvus-bucket/backup/insert_log/ at http://minio:9000",
+            "reason": "it holds no COMPLETE, manifest.json, .vectorops/ marker or meta/backup_meta.json, ..."}]
 staging_swept:
   description: Stale restore staging prefixes removed from Milvus's bucket (in check mode, those that would be);
     empty unless O(milvus_storage) is set.
