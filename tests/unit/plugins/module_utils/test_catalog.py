@@ -216,14 +216,14 @@ def test_folders_without_markers_are_not_backups_and_never_deleted(tmp_path):
     put(store, "photos", "cat.jpg", b"meow")
     complete(store, "good")
     before = sorted(o.key for o in store.list(""))
+    result = prune(tmp_path, keep_last=1, keep_incomplete_for="0")
+    assert result["deleted"] == [] and [d["name"] for d in result["decisions"]] == ["good"]
+    assert len(result["not_backups"]) == 6 and "left alone 6 folder(s) that are not backups" in result["msg"]
     summaries, others = catalog.scan(store)
     assert [s["name"] for s in summaries] == ["good"]
     assert sorted(o["name"] for o in others) == ["crashed_milvus_backup", "delta_log", "index_files", "insert_log",
                                                  "photos", "stats_log"]
     assert "not written by vectorops.milvus or milvus-backup; left alone" in others[0]["reason"]
-    result = prune(tmp_path, keep_last=1, keep_incomplete_for="0")
-    assert result["deleted"] == [] and [d["name"] for d in result["decisions"]] == ["good"]
-    assert len(result["not_backups"]) == 6 and "left alone 6 folder(s) that are not backups" in result["msg"]
     for name in ("insert_log", "photos"):
         with pytest.raises(VectoropsError, match="is not a backup: it holds no COMPLETE, manifest.json"):
             backup.run(Context(params(tmp_path, name=name, state="absent")))
@@ -330,13 +330,12 @@ def test_a_dead_writer_with_a_clock_a_year_ahead_does_not_block_absent_or_prune(
     put(store, "half", ".vectorops/IN_PROGRESS", {"host": "skewed-host", "pid": 7, "heartbeat_at": ahead,
                                                   "started_at": ahead})
     age_files(store, "half", 3600)
-    loaded = catalog.read_backup(store, "half")
-    assert loaded.in_progress["stored_at"], "the listing's time of the marker comes with it"
     result = prune(tmp_path, keep_last=1, keep_incomplete_for="30m", check_mode=True)
     reason = result["decisions"][0]["reasons"][0]
     assert result["deleted"] == ["half"], reason
     assert "is 365.0d in the future (the clock of host skewed-host is ahead), so it is not trusted" in reason
     assert re.search(r"the storage service last stored the marker 3[56]\d\ds ago, so its writer is gone", reason)
+    assert catalog.read_backup(store, "half").in_progress["stored_at"], "the listing's time of the marker comes with it"
     assert backup.run(Context(params(tmp_path, name="half", state="absent")))["status"] == "absent"
 
 

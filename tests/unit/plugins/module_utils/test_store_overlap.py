@@ -70,7 +70,7 @@ def test_stores_from_params_refuses_the_overlap():
     (retention.run, dict(keep_last=1)),
     (backup_info.run, {}),
     (backup.run, dict(name="insert_log", state="absent")),
-])
+], ids=["prune", "info", "absent"])
 def test_prune_info_and_absent_refuse_before_any_request(engine, extra):
     with pytest.raises(InputError, match="Milvus's binlogs would be read, listed and deleted"):
         engine(Context(params(**extra)))
