@@ -94,7 +94,12 @@ def root_prefix(store):
 
 
 class _Unreadable(Exception):
-    """A listed object could not be read: the backup's content cannot be told."""
+    """A listed object could not be read: the backup's content cannot be told (``cause``: the storage error, if
+    it was not a "does not exist")."""
+
+    def __init__(self, message, cause=None):
+        super(_Unreadable, self).__init__(message)
+        self.cause = cause
 
 
 class _Changed(Exception):
@@ -133,6 +138,7 @@ class StoredBackup:
         self.exists = False
         self.last_modified = None
         self.listed = {}
+        self.read_error = None  # the storage error that made the backup unreadable, if any
 
     @classmethod
     def written(cls, store, name, manifest, complete_marker):
@@ -153,6 +159,7 @@ class StoredBackup:
                 continue
             except _Unreadable as exc:
                 self._unreadable(str(exc))
+                self.read_error = exc.cause
                 return self
         self._unreadable("its objects kept changing while they were read (%d listings); run again later"
                          % LOAD_ATTEMPTS)
@@ -164,11 +171,8 @@ class StoredBackup:
         self.problems = [problem]
 
     def _load_once(self):
-        try:
-            objects = list(self.store.list(self.paths.prefix))
-        except VectoropsError as exc:
-            self.exists = True  # unknown, and "absent" would invite writing over it
-            raise _Unreadable("its objects could not be listed: %s" % exc.message)
+        # A listing that fails is the store's problem, not this backup's: its error goes to the caller as it is.
+        objects = list(self.store.list(self.paths.prefix))
         self.listed = dict((self.paths.relative(o.key), o) for o in objects)
         self.exists = bool(objects)
         if not objects:
@@ -211,13 +215,14 @@ class StoredBackup:
             try:
                 still = any(o.key == key for o in self.store.list(key))
             except VectoropsError as exc:
-                raise _Unreadable("%s is listed but could not be read, nor listed again: %s" % (rel, exc.message))
+                raise _Unreadable("%s is listed but could not be read, nor listed again: %s" % (rel, exc.message),
+                                  cause=exc)
             if not still:
                 raise _Changed()
             raise _Unreadable("%s is listed but reading it answered \"does not exist\" %d times; kept as it is, "
                               "since what the backup holds cannot be told" % (rel, len(READ_RETRY_DELAYS) + 1))
         except VectoropsError as exc:
-            raise _Unreadable("%s could not be read: %s" % (rel, exc.message))
+            raise _Unreadable("%s could not be read: %s" % (rel, exc.message), cause=exc)
 
     def _marker(self, rel):
         """A marker's body as a dict, with ``stored_at``: when the storage service last wrote it (its own clock,
@@ -502,6 +507,8 @@ def require_complete(store, name):
                              "milvus_backup state=absent if it cannot be repaired" % (name, problems, name),
                              reason="corrupt")
     if backup.status == STATUS_UNREADABLE:
+        if backup.read_error is not None:
+            raise backup.read_error  # the storage's own error (access denied, unreachable, ...), its type kept
         raise VectoropsError("backup %r could not be read: %s" % (name, problems), reason="unreadable")
     if backup.status == STATUS_DELETING:
         raise VectoropsError("backup %r is being deleted or its deletion was interrupted: %s" % (name, problems),

@@ -186,6 +186,28 @@ def test_a_listed_complete_that_stays_404_is_unreadable_and_never_deleted(tmp_pa
     assert catalog.read_backup(store, "newest").complete, "nothing of it was deleted"
 
 
+def test_a_storage_error_on_one_backup_keeps_it_and_explicit_reads_get_the_error_itself(tmp_path, monkeypatch):
+    store = local(tmp_path)
+    complete(store, "denied", backup_time="2026-11-20T00:00:00.000000Z")
+    complete(store, "fine", backup_time="2026-11-01T00:00:00.000000Z")
+    original = storage.LocalStore.read
+
+    def read(self, key):
+        if key.endswith("/denied/manifest.json"):
+            raise storage.StorageError("read object: access denied to %s" % self.url(key), reason="access_denied")
+        return original(self, key)
+
+    monkeypatch.setattr(storage.LocalStore, "read", read)
+    result = prune(tmp_path, keep_last=1, keep_incomplete_for="0")
+    decisions = dict((d["name"], d) for d in result["decisions"])
+    assert decisions["denied"]["status"] == "unreadable" and decisions["denied"]["action"] == "keep"
+    assert "manifest.json could not be read: read object: access denied" in decisions["denied"]["reasons"][0]
+    assert decisions["fine"]["action"] == "keep" and result["deleted"] == []
+    with pytest.raises(storage.StorageError, match="access denied") as err:
+        catalog.require_complete(store, "denied")
+    assert err.value.details["reason"] == "access_denied", "the storage's own error, its type and reason kept"
+
+
 def test_a_marker_that_really_went_away_is_read_from_a_fresh_listing(tmp_path, monkeypatch, no_pauses):
     """The writer released IN_PROGRESS after COMPLETE between the listing and the read: not unreadable."""
     store = local(tmp_path)
