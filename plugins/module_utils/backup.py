@@ -148,9 +148,10 @@ class CollectionPlan:
         self.flush_ts = None
         self.seal_time = None
         self.cut_ts = None  # rows up to this timestamp are what the backup restores (None: all in its segments)
+        self.cut_segments = None  # ids of the segments that held the collection at the flush (None: unknown)
         self.live_rows = None
         self.verification = None
-        self.golden = []  # golden query candidates, searched before the copy
+        self.golden = []  # golden query candidates, searched before the backup's moment and confirmed after
         self.skipped = []  # why some verification data could not be recorded
         self.segments = {}  # id -> segment_plan.SegmentFiles
         self.attempts = 0
@@ -321,27 +322,31 @@ class BackupJob:
         return result
 
     # -------------------------------------------------------------- verification data
-    def golden_candidates(self, plan):
-        """Sample query vectors and search their nearest rows now, while the collection is loaded (both
-        formats call it before they move data).
+    def golden_candidates(self, desc, skipped):
+        """Sample query vectors of ``desc``'s collection and search their nearest rows now, while it is loaded; why
+        there are none goes to ``skipped``. Both formats search before their moment (the flush, the export) and
+        again after it (:meth:`confirm_golden`).
 
         Rows written after the backup's moment are among the hits; the format drops them.
         """
-        desc = plan.desc
         if desc["load_state"] != "Loaded":
-            plan.skipped.append("collection not loaded at backup time: Milvus searches only loaded collections, so "
-                                "no golden queries")
-            return
+            skipped.append("collection not loaded at backup time: Milvus searches only loaded collections, so "
+                           "no golden queries")
+            return []
         schema = desc["schema"]
         indexed = dict((i["field_name"], i) for i in desc["indexes"])
         vector = [f for f in schema["fields"] if f["data_type"] == "FloatVector" and f["name"] in indexed]
         if not vector:
-            plan.skipped.append("no indexed FloatVector field: no golden queries")
-            return
+            skipped.append("no indexed FloatVector field: no golden queries")
+            return []
         field = vector[0]["name"]
-        plan.golden = fingerprint.golden_candidates(
+        return fingerprint.golden_candidates(
             self.conn, desc["db_name"], desc["name"], field, indexed[field]["metric_type"], indexed[field],
             schema["primary_field"], int(self.opts.get("golden_queries", 5)), int(self.opts.get("golden_top_k", 10)))
+
+    def confirm_golden(self, plan):
+        """Keep the golden candidates that no write changed since they were searched (after the backup's moment)."""
+        plan.golden = fingerprint.confirm_candidates(self.conn, plan.desc["db_name"], plan.desc["name"], plan.golden)
 
     @property
     def server_version(self):
@@ -367,7 +372,7 @@ class BackupJob:
                            backup_timestamp=backup_ts, backup_time=backup_time,
                            attempts=dict((p.label, p.attempts) for p in self.plans),
                            segments_replanned=0, consistent=True,
-                           note=("every planned segment was still present after the copy"
+                           note=("every segment that held the collection at its cut was copied from its own binlogs"
                                  if self.opts["strategy"] != "meta_only" else "metadata only, no data"))
         self.data.consistency(consistency)
         body = dict(

@@ -53,9 +53,11 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.preflight import 
 from ansible_collections.vectorops.milvus.plugins.module_utils.rest import MilvusRest, RestError
 from ansible_collections.vectorops.milvus.plugins.module_utils.segment_plan import (
     SHORT_COLUMN_GROUP,
+    UNFINISHED_STATES,
     check_segments,
     logs_named_by_milvus,
     segment_files,
+    segments_at_cut,
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import copy_object
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import doubling_delays, retry, wait_until
@@ -103,7 +105,9 @@ class BinlogBackup:
         self.milvus_store, self.timer, self.progress, self.warn = job.milvus_store, job.timer, job.progress, job.warn
         self.copied, self.plans, self.limiter = job.copied, job.plans, job.limiter
         self.gc = None
-        self.flushed = {}  # (db, name) -> (flush_ts, seal_time)
+        self.flushed = {}  # (db, name) -> (flush_ts, seal_time, ids of the segments at the flush or None)
+        self.described = {}  # (db, name) -> its description before the cut
+        self.before_cut = {}  # (db, name) -> (golden candidates searched before the cut, why there are none)
         self.segments_replanned = 0
         self._rest = None
         self._rest_failure = None  # why segments/describe is not used any more in this run (auto)
@@ -117,6 +121,7 @@ class BinlogBackup:
         """Milvus's bucket is the one holding the selected collections' binlogs (before the first write)."""
         before = [describe_collection(self.conn, db, name, exact_count=False, segments=True,
                                       partition_details=False) for db, name in selected]
+        self.described = dict(((d["db_name"], d["name"]), d) for d in before)
         check = milvus_storage_preflight(self.milvus_store, before)
         if not check["ok"]:
             raise VectoropsError("; ".join(check["problems"]))
@@ -129,14 +134,22 @@ class BinlogBackup:
             self.gc.pause()
             if not self.gc.held and self.gc.mode != "skip":
                 self.warn("GC pause did not hold: %s" % self.gc.reason)
-        if self.opts["strategy"] == "flush":
-            with self.timer.phase("flush"):
-                self.flushed = dict(((db, name), self._flush(db, name)) for db, name in selected)
+        for db, name in selected:
+            # Golden candidates are searched before the cut and confirmed after it (copy): a row written in between
+            # is left out of them, whichever version of it the backup holds.
+            if self.opts.get("fingerprint", True):
+                with self.timer.phase("golden_queries"):
+                    skipped = []
+                    self.before_cut[(db, name)] = (self.job.golden_candidates(self.described[(db, name)], skipped),
+                                                   skipped)
+            if self.opts["strategy"] == "flush":
+                with self.timer.phase("flush"):
+                    self.flushed[(db, name)] = self._flush(db, name)
 
     def planned(self, plan):
         """A new plan gets its collection's flush timestamp and cut."""
         if (plan.desc["db_name"], plan.desc["name"]) in self.flushed:
-            plan.flush_ts, plan.seal_time = self.flushed[(plan.desc["db_name"], plan.desc["name"])]
+            plan.flush_ts, plan.seal_time, plan.cut_segments = self.flushed[(plan.desc["db_name"], plan.desc["name"])]
             plan.cut_ts = consistency_cut(plan.flush_ts)
 
     def predict(self, plan):
@@ -152,7 +165,9 @@ class BinlogBackup:
         if self.opts.get("fingerprint", True):
             with self.timer.phase("golden_queries"):
                 for plan in self.plans:
-                    self.job.golden_candidates(plan)
+                    plan.golden, skipped = self.before_cut[(plan.desc["db_name"], plan.desc["name"])]
+                    plan.skipped.extend(skipped)
+                    self.job.confirm_golden(plan)
         self._copy_consistently()
         with self.timer.phase("sweep"):
             self.progress.check("about to sweep leftovers")
@@ -209,6 +224,9 @@ class BinlogBackup:
                      lambda exc: isinstance(exc, MilvusOperationError) and flush_is_retryable(exc.message),
                      doubling_delays(1.0, 30, count=7))
         segment_ids = list(resp.coll_segIDs[name].data) if name in resp.coll_segIDs else []
+        # The segments that hold the collection at the flush: those it sealed, and those flushed before it (None
+        # when the server does not say, then the segments are listed after the flush).
+        at_cut = set(segment_ids) | set(resp.flush_coll_segIDs[name].data) if name in resp.flush_coll_segIDs else None
         flush_ts = resp.coll_flush_ts[name] if name in resp.coll_flush_ts else 0
         seal_time = resp.coll_seal_times[name] if name in resp.coll_seal_times else 0
         state = milvus_pb2.GetFlushStateRequest(segmentIDs=segment_ids, flush_ts=flush_ts, db_name=db,
@@ -219,12 +237,36 @@ class BinlogBackup:
                    lambda: "flush of %s did not finish within flush_timeout=%ss; nothing was marked complete"
                    % (label, flush_timeout),
                    interval=0.05, max_interval=1.0)
-        return flush_ts, seal_time
+        return flush_ts, seal_time, at_cut
 
     # -------------------------------------------------------------- plan
     def _list_segments(self, desc):
         reader = CollectionReader(self.conn, desc["db_name"], desc["name"])
         return dict((s["id"], s) for s in reader.segments() if s["state"] == "Flushed")
+
+    def _segments_settled(self, plan):
+        """``{id: info}`` of the collection's segments once none of those at the cut is still being flushed."""
+        reader = CollectionReader(self.conn, plan.desc["db_name"], plan.desc["name"])
+        listed = {}
+
+        def settled():
+            listed.clear()
+            listed.update((s["id"], s) for s in reader.segments())
+            return not [sid for sid in plan.cut_segments if listed.get(sid, {}).get("state") in UNFINISHED_STATES]
+        flush_timeout = self.opts.get("flush_timeout", 600)
+        wait_until(settled, flush_timeout,
+                   lambda: "segments of %s were still being flushed after flush_timeout=%ss; nothing was marked "
+                   "complete" % (plan.label, flush_timeout), interval=0.05, max_interval=1.0)
+        return listed
+
+    def _count_rows(self, seg):
+        """Rows of a segment counted from its timestamp logs (field 1, or column group 0 in storage v2)."""
+        if int(seg.storage_version or 0) >= 2:
+            return sum(len(binlog.read_columns(self.milvus_store.read(o.key), [TIMESTAMP_FIELD],
+                                               self.milvus_store.url(o.key))[TIMESTAMP_FIELD])
+                       for o in seg.insert.get(SHORT_COLUMN_GROUP, []))
+        return sum(len(binlog.read_binlog(self.milvus_store.read(o.key), self.milvus_store.url(o.key))[1])
+                   for o in seg.insert.get(TIMESTAMP_FIELD, []))
 
     @property
     def rest(self):
@@ -276,16 +318,34 @@ class BinlogBackup:
         return True
 
     def _plan_segments(self, plan, segments=None):
-        """Fill ``plan.segments`` with the flushed segments and their binlog objects."""
+        """Fill ``plan.segments`` with the segments of the collection at its cut (the flushed ones when the flush
+        did not name them) and their binlog objects; a new cut when binlogs of the cut are already gone."""
         desc = plan.desc
-        segments = segments if segments is not None else self._list_segments(desc)
         cid = desc["id"]
         insert_root = self.milvus_store.key("insert_log", cid)
-        files = segment_files(segments, self.milvus_store.list(insert_root + "/"),
-                              self.milvus_store.list(self.milvus_store.key("delta_log", cid) + "/"))
+        insert_listing = list(self.milvus_store.list(insert_root + "/"))
+        delta_listing = list(self.milvus_store.list(self.milvus_store.key("delta_log", cid) + "/"))
+        if segments is None and plan.cut_segments is not None:
+            segments, gone = segments_at_cut(plan.cut_segments, self._segments_settled(plan), insert_listing,
+                                             delta_listing)
+            if gone:
+                if plan.attempts >= int(self.opts.get("consistency_attempts", 5)):
+                    raise ConsistencyError(
+                        "%s kept changing during the backup (the binlogs of segments %s were removed before they "
+                        "could be copied) after %d attempts; nothing was marked complete. Run again, ideally with "
+                        "compaction or garbage collection paused." % (plan.label, gone[:3], plan.attempts))
+                return self._plan_again(plan)
+        elif segments is None:
+            segments = self._list_segments(desc)
+        files = segment_files(segments, insert_listing, delta_listing)
+        for seg in files.values():
+            if seg.num_rows is None:  # compacted away since the cut: counted from its own binlogs
+                seg.num_rows = self._count_rows(seg)
+        dropped = set(sid for sid, info in segments.items() if info.get("state") == "Dropped")
         plan.orphans = []
-        plan.log_source = "rest" if files and self._uses_segment_describe() and self._describe_segments(plan, files) \
-            else "listing"
+        described = dict((sid, f) for sid, f in files.items() if sid not in dropped)
+        plan.log_source = "rest" if described and self._uses_segment_describe() and \
+            self._describe_segments(plan, described) else "listing"
         check_segments(files, [f["field_id"] for f in desc["schema"]["fields"]], plan.log_source, plan.label,
                        self.milvus_store.url(insert_root))
         plan.segments = files
@@ -293,11 +353,20 @@ class BinlogBackup:
 
     # -------------------------------------------------------------- copy
     def _copy_consistently(self):
+        """Copy every plan's segments as listed right after the cut.
+
+        A segment that compaction replaces after it was listed is still copied from its own binlogs: they stay
+        in the bucket until Milvus's garbage collection removes them (paused when Milvus can, else after its
+        drop tolerance), and only they hold the collection as of the cut. The segment compaction made instead
+        has applied deletes written after the cut, so copying it would lose rows the cut still had. When
+        objects vanished before they were copied, the collection is flushed again (a new cut, with everything
+        compaction applied before it) and planned and copied again, up to ``consistency_attempts`` times.
+        """
         attempts = int(self.opts.get("consistency_attempts", 5))
         with self.timer.phase("plan"):
             for plan in self.plans:
-                self._plan_segments(plan)
                 plan.attempts = 1
+                self._plan_segments(plan)
         reusable = self._reusable_objects()
         pending = list(self.plans)
         while pending:
@@ -306,19 +375,28 @@ class BinlogBackup:
             with self.timer.phase("consistency"):
                 changed = []
                 for plan in pending:
-                    current = self._list_segments(plan.desc)
-                    lost = set(plan.segments) - set(current)
-                    if lost or plan.label in vanished:
-                        if plan.attempts >= attempts:
-                            raise ConsistencyError(
-                                "%s kept changing during the backup (segments %s compacted away) after %d attempts; "
-                                "nothing was marked complete. Run again, ideally with compaction paused."
-                                % (plan.label, sorted(lost) or "with vanished objects", plan.attempts))
-                        self.segments_replanned += len(lost)
-                        plan.attempts += 1
-                        self._plan_segments(plan, current)
-                        changed.append(plan)
+                    if plan.label not in vanished:
+                        continue
+                    if plan.attempts >= attempts:
+                        raise ConsistencyError(
+                            "%s kept changing during the backup (binlogs of %s were removed before they were copied) "
+                            "after %d attempts; nothing was marked complete. Run again, ideally with compaction or "
+                            "garbage collection paused." % (plan.label, ", ".join(sorted(vanished[plan.label])[:3]),
+                                                            plan.attempts))
+                    self._plan_again(plan)
+                    changed.append(plan)
                 pending = changed
+
+    def _plan_again(self, plan):
+        """A new cut (flush) and plan for a collection whose binlogs at the last cut are no longer all there."""
+        where = (plan.desc["db_name"], plan.desc["name"])
+        if self.opts["strategy"] == "flush":
+            self.flushed[where] = self._flush(*where)
+            self.planned(plan)
+        before = set(plan.segments)
+        plan.attempts += 1
+        self._plan_segments(plan)
+        self.segments_replanned += len(before - set(plan.segments))
 
     def _reusable_objects(self):
         """Objects an interrupted earlier run already wrote (key -> size)."""
@@ -332,7 +410,7 @@ class BinlogBackup:
                 for src, rel, size in seg.tasks(self.paths, plan.desc["id"]):
                     if rel not in self.copied:
                         tasks.append((plan.label, src, rel, size))
-        vanished = set()
+        vanished = {}  # label -> keys of source objects gone before they were copied
         errors = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=int(self.opts.get("concurrency", 16))) as pool:
             futures = dict((pool.submit(self._copy_one, src, rel, size, reusable), (label, src, rel))
@@ -342,7 +420,7 @@ class BinlogBackup:
                 try:
                     self.copied[rel] = future.result()
                 except NotFoundError:
-                    vanished.add(label)  # compacted away mid-copy: re-planned by the caller
+                    vanished.setdefault(label, []).append(src)  # garbage-collected: the caller plans again
                 except VectoropsError as exc:
                     errors.append(exc)
         if errors:

@@ -133,8 +133,8 @@ def candidate_limit(top_k):
 def golden_candidates(conn, db, name, vector_field, metric, index, primary_field, count, top_k, seed=20261121):
     """``count`` query vectors sampled from the collection, each with its nearest candidates (id, distance).
 
-    The candidates still include rows written after the backup's cut; :func:`golden_queries_at_cut`
-    keeps those the backup restores.
+    The candidates still include rows written after the backup's cut; :func:`confirm_candidates` keeps those
+    no write changed across the backup's moment, :func:`golden_queries_at_cut` those the backup restores.
     """
     if count <= 0:
         return []
@@ -151,6 +151,25 @@ def golden_candidates(conn, db, name, vector_field, metric, index, primary_field
         queries.append(dict(query_pk=row[primary_field], primary_field=primary_field, vector_field=vector_field,
                             vector=vector, search_params=params, top_k=top_k, candidates=hits))
     return queries
+
+
+def confirm_candidates(conn, db, name, queries):
+    """``queries`` (from :func:`golden_candidates`) searched again now, each keeping only the candidates found both
+    times at the same distance.
+
+    Taken once before a backup's moment (its flush, or its export) and once after, the candidates kept are rows
+    that no write changed in between, so the version the backup holds is the one that was searched: an upsert
+    or a delete-and-insert gives the key another vector (another distance), or removes it, and the row is left
+    out rather than expected where the restore holds another version of it.
+    """
+    confirmed = []
+    for query in queries:
+        again = dict(run_search(conn, db, name, query["vector_field"], query["vector"], query["search_params"],
+                                candidate_limit(query["top_k"])))
+        kept = [(pk, distance) for pk, distance in query["candidates"]
+                if pk in again and abs(again[pk] - distance) <= 1e-6 * max(1.0, abs(distance))]
+        confirmed.append(dict(query, candidates=kept))
+    return confirmed
 
 
 def golden_queries_at_cut(candidates, restored_ids):
@@ -179,17 +198,24 @@ def restored_keys(batches, deletes, cut_ts):
     """Primary keys a binlog import with ``end_ts`` at ``cut_ts`` restores from one segment.
 
     ``batches`` yields (primary keys, row timestamps) per pair of insert-log files, ``deletes`` is
-    the segment's delete records [(pk, ts)]. The rule is Milvus 2.3's ``importutil/binlog_adapter.go``
-    (``decodeDeleteLogs``, ``getShardingListByPrimaryInt64``): a row is restored when its timestamp
-    is at most the cut and no delete record of the segment at or before the cut names its key.
-    ``cut_ts`` None restores every row (an import without end_ts).
+    the segment's delete records [(pk, ts)]. A row is restored when its timestamp is at most the cut
+    and no delete record of the segment at or before the cut names its key *with a later timestamp*:
+    a delete removes only the versions of its key written before it. An upsert is a delete and an
+    insert at the same timestamp, and a key deleted and inserted again has a row newer than its
+    delete; both rows are restored. This is Milvus 2.4+'s ``internal/util/importutilv2/binlog/filter.go``
+    ``FilterWithDelete`` (``deleteData.Tss[i] > rowTs``), and what Milvus 2.3.5's backup import does
+    on this stack (tests/faults/test_write_loads.py). ``cut_ts`` None restores every row (an import
+    without end_ts).
     """
-    deleted = set(pk for pk, ts in deletes if cut_ts is None or ts <= cut_ts)
+    latest_delete = {}
+    for pk, ts in deletes:
+        if (cut_ts is None or ts <= cut_ts) and ts > latest_delete.get(pk, -1):
+            latest_delete[pk] = ts
     for pks, timestamps in batches:
         if len(pks) != len(timestamps):
             raise ValueError("%d primary keys but %d timestamps" % (len(pks), len(timestamps)))
         for pk, ts in zip(pks, timestamps):
-            if (cut_ts is None or ts <= cut_ts) and pk not in deleted:
+            if (cut_ts is None or ts <= cut_ts) and latest_delete.get(pk, -1) <= ts:
                 yield pk
 
 

@@ -751,7 +751,7 @@ class LogicalBackup:
         for plan in self.plans:
             if fingerprinted:
                 with self.timer.phase("golden_queries"):
-                    self.job.golden_candidates(plan)
+                    plan.golden = self.job.golden_candidates(plan.desc, plan.skipped)
             watch = set(pk for query in plan.golden for pk, _distance in query["candidates"])
             with self.timer.phase("export"):
                 record = exporter.export(plan.desc, watch, content=fingerprinted)
@@ -774,6 +774,8 @@ class LogicalBackup:
             elif record["reused"]:
                 skipped.append("export finished by an earlier, interrupted run: no golden queries")
             else:
+                with self.timer.phase("golden_queries"):
+                    self.job.confirm_golden(plan)
                 golden = fingerprint.golden_queries_at_cut(plan.golden, set(record["found"]))
             plan.verification = dict(
                 measured_at=layout.iso(layout.utcnow()), measured_from="export",

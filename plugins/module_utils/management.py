@@ -63,7 +63,8 @@ class GcPause:
             self.reason = "paused for up to %ds" % self.seconds
         elif status == 404:
             self.reason = ("%s answered 404: this Milvus version has no GC pause API; segments compacted during "
-                           "the copy are detected and re-planned instead" % self.uri)
+                           "the backup are copied from their binlogs while Milvus keeps them (its drop tolerance), and "
+                           "collections whose binlogs were removed before they were copied are flushed and copied again" % self.uri)
         else:
             self.reason = "GC pause via %s failed: %s %s" % (self.uri, status or "", body[:200])
         if self.mode == "require" and not self.held:

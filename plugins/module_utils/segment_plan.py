@@ -127,6 +127,50 @@ class SegmentFiles:
         return result
 
 
+UNFINISHED_STATES = ("Growing", "Sealed", "Flushing")
+
+
+def segments_at_cut(cut_ids, listed, insert_objects, delta_objects):
+    """The segments that held the collection at its cut, and those whose binlogs are gone: pure.
+
+    ``cut_ids`` are the segments Milvus's Flush named (sealed by it, or flushed before it: its response's
+    ``coll_segIDs`` and ``flush_coll_segIDs``); ``listed`` is ``{id: info}`` of the segments listed now. A
+    segment compaction has replaced since the cut is not listed any more (or is Dropped), but its binlogs stay
+    in the bucket until garbage collection: its info is rebuilt from them (``num_rows`` None: the caller counts
+    them), because the segment that replaced it has applied deletes written after the cut. Segments listed now
+    that the flush did not name (compaction results, segments of rows written after the cut) are left out.
+    Returns ``({id: info}, [ids whose binlogs are gone])``.
+    """
+    def most_common(values, default):
+        return max(set(values), key=values.count) if values else default
+
+    default_level = most_common([i["level"] for i in listed.values() if i.get("level") not in (None, "L0")], "Legacy")
+    default_version = most_common([int(i.get("storage_version") or 0) for i in listed.values()], 0)
+    partitions = {}
+    has_insert = set()
+    for obj in insert_objects:
+        match = layout.INSERT_LOG_RE.match(obj.key)
+        if match:
+            partitions.setdefault(int(match.group(4)), int(match.group(3)))
+            has_insert.add(int(match.group(4)))
+    for obj in delta_objects:
+        match = layout.DELTA_LOG_RE.match(obj.key)
+        if match:
+            partitions.setdefault(int(match.group(4)), int(match.group(3)))
+    result, gone = {}, []
+    for sid in sorted(cut_ids):
+        info = listed.get(sid)
+        if info is not None and info.get("state") != "Dropped":
+            result[sid] = info
+        elif sid in partitions:
+            result[sid] = dict(id=sid, partition_id=partitions[sid], num_rows=None, state="Dropped",
+                               level=default_level if sid in has_insert else "L0",
+                               storage_version=default_version, channel="")
+        else:
+            gone.append(sid)
+    return result, gone
+
+
 def segment_files(segments, insert_objects, delta_objects):
     """``{segment id: SegmentFiles}`` of the flushed ``segments`` (``{id: info}``, as CollectionReader describes
     them), each with the listed insert logs (by field or column group) and delta logs that belong to it.

@@ -128,7 +128,10 @@ options:
     default: 600
   consistency_attempts:
     description:
-      - How often a collection is planned and copied again when compaction changes it during the copy.
+      - How often a collection is flushed, planned and copied again when binlogs of its cut are removed (by
+        Milvus's garbage collection, after a compaction) before they are copied. The segments that held the
+        collection at its flush are copied from their own binlogs even when compaction has replaced them since,
+        because the replacement has applied deletes written after the cut.
     type: int
     default: 5
   fingerprint:
@@ -355,7 +358,8 @@ totals:
 consistency:
   description: How consistent the backup is. C(strategy); C(gc_pause) with C(held) and C(reason);
     C(backup_timestamp) (Milvus hybrid timestamp) and C(backup_time); C(attempts) per collection;
-    C(segments_replanned); C(consistent) (every planned segment was still present after the copy).
+    C(segments_replanned) (segments left out when a collection was flushed and planned again because binlogs of its
+    cut were removed before they were copied); C(consistent) (every segment at each collection's cut was copied).
   returned: when a backup was created
   type: dict
 checksums:

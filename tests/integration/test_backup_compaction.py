@@ -1,8 +1,12 @@
-"""Compaction during a backup: planned segments disappear, the collection is planned and copied again.
+"""Compaction during a backup: the segments planned at the cut are what the backup holds.
 
 Real Milvus compaction, real engine. The only thing the test controls is timing: the compaction is
 started and awaited between planning and copying, so the race the engine guards against happens
-every time instead of by chance.
+every time instead of by chance. The compacted segment has applied deletes written after the cut, so
+the planned segments are copied from their own binlogs, which outlive the compaction until Milvus's
+garbage collection removes them. When it has (here the test deletes them as the garbage collector
+would: Milvus 2.3 cannot be made to collect on cue), the collection is flushed again and planned and
+copied again.
 """
 
 import random
@@ -35,7 +39,8 @@ def fragmented(milvus_client, unique):
     milvus_client.drop_collection(name)
 
 
-def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fragmented, unique, monkeypatch):
+@pytest.mark.parametrize("collected", [False, True], ids=["binlogs-kept", "binlogs-collected"])
+def test_compaction_between_plan_and_copy(stack, milvus_client, fragmented, unique, monkeypatch, collected):
     params = dict(uri=stack["MILVUS_URI"], user=stack["MILVUS_USER"], password=stack["MILVUS_PASSWORD"],
                   db_name="default", timeout=30)
     milvus_store = store_for(stack, "MILVUS_STORAGE", stack["MILVUS_STORAGE_BUCKET"], "files")
@@ -59,6 +64,11 @@ def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fra
                 while set(s.segment_id for s in milvus_client.list_persistent_segments(fragmented)) & before:
                     assert time.time() < deadline
                     time.sleep(1)
+                if collected:
+                    gone = [o.key for o in milvus_store.list(milvus_store.key("insert_log") + "/")
+                            if any("/%d/" % sid in o.key for sid in before)]
+                    assert gone
+                    milvus_store.delete(gone)
             return super()._copy_plans(plans, reusable)
 
     options = dict(name=name, collections=[fragmented], strategy="flush", concurrency=4, gc_pause="try",
@@ -70,16 +80,23 @@ def test_compaction_between_plan_and_copy_is_replanned(stack, milvus_client, fra
         after = set(s.segment_id for s in milvus_client.list_persistent_segments(fragmented))
         assert not after & before, "the compaction replaced the original segments"
         assert result["status"] == "complete"
-        assert result["consistency"]["attempts"] == {"default.%s" % fragmented: 2}
-        # Milvus's auto-compaction may already have merged some of the four before the plan was made,
-        # so at least one (not necessarily four) planned segment was lost and re-planned.
-        assert result["consistency"]["segments_replanned"] >= 1
         coll = result["collections"][0]
-        assert set(s["id"] for s in coll["segments"]) == after
         assert coll["row_count"] == 400
         stored = catalog.read_backup(backup_store, name)
         assert stored.complete
         keys = [o["key"] for o in stored.manifest["objects"]]
+        if not collected:
+            # The planned segments, copied from their own binlogs: no second flush, nothing re-planned.
+            assert result["consistency"]["attempts"] == {"default.%s" % fragmented: 1}
+            assert result["consistency"]["segments_replanned"] == 0
+            assert set(s["id"] for s in coll["segments"]) <= before
+            assert not [k for k in keys if any("/%d/" % sid in k for sid in after)]
+            return
+        assert result["consistency"]["attempts"] == {"default.%s" % fragmented: 2}
+        # Milvus's auto-compaction may already have merged some of the four before the plan was made,
+        # so at least one (not necessarily four) planned segment was lost and re-planned.
+        assert result["consistency"]["segments_replanned"] >= 1
+        assert set(s["id"] for s in coll["segments"]) == after
         assert not [k for k in keys if any("/%d/" % sid in k for sid in before)], "old segments swept"
         leftovers = [o.key for o in backup_store.list(backup_store.key(name, layout.BINLOGS) + "/")
                      if any("/%d/" % sid in o.key for sid in before)]

@@ -81,6 +81,8 @@ class FlakyFlushConnection:
                 raise MilvusOperationError(self.message)
             resp = milvus_pb2.FlushResponse(db_name=db_name)
             resp.coll_flush_ts["catalog"] = 446521234567890
+            resp.coll_segIDs["catalog"].data.extend([13])
+            resp.flush_coll_segIDs["catalog"].data.extend([11, 12])
             return resp
         assert method == "GetFlushState"
         return milvus_pb2.GetFlushStateResponse(flushed=True)
@@ -96,8 +98,9 @@ def test_flush_waits_out_a_restarted_data_node(tmp_path, monkeypatch):
     pauses = []
     monkeypatch.setattr(binlog_format.time, "sleep", pauses.append)
     conn = FlakyFlushConnection(failures=3)
-    flush_ts, _seal = flush_job(conn, tmp_path)._flush("default", "catalog")
+    flush_ts, _seal, at_cut = flush_job(conn, tmp_path)._flush("default", "catalog")
     assert flush_ts == 446521234567890 and conn.flush_calls == 4 and pauses[:3] == [1.0, 2.0, 4.0]
+    assert at_cut == {11, 12, 13}, "the segments it sealed and those flushed before it"
 
 
 def test_flush_gives_up_with_milvus_message(tmp_path, monkeypatch):

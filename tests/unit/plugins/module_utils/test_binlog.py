@@ -61,6 +61,28 @@ def test_without_a_cut_every_row_not_deleted_is_restored():
     assert set(fingerprint.restored_keys([(pks, timestamps)], deletes, None)) == set(range(150)) - {1, 2, 120}
 
 
+# The rows and delete records Milvus 2.3.5 wrote for one segment of 5000 rows after key 7 was upserted twice and
+# key 8 deleted and inserted again (timestamps as read from the backup of tests/faults/test_write_loads.py): an
+# upsert is a delete and an insert at the same timestamp.
+T0, T1, T2, T3, T4 = 470945521172742147, 470945521172742153, 470945521172742155, 470945521186111491, 470945521186111492
+UPSERTED_SEGMENT = dict(pks=[6, 7, 8, 9, 7, 7, 8], timestamps=[T0, T0, T0, T0, T1, T2, T4],
+                        deletes=[(7, T1), (7, T2), (8, T3)])
+
+
+def test_a_delete_removes_only_the_versions_written_before_it():
+    """Each key keeps its newest version: the upserted row and the re-inserted one (the old rule dropped every
+    version of a key with any delete, and a backup of this segment claimed 2 rows fewer than Milvus restored)."""
+    seg = UPSERTED_SEGMENT
+    keys = list(fingerprint.restored_keys([(seg["pks"], seg["timestamps"])], seg["deletes"], None))
+    assert sorted(keys) == [6, 7, 8, 9]
+    # At a cut between the upserts, the first upsert's row is the one restored (the second upsert is later).
+    between = list(fingerprint.restored_keys([(seg["pks"], seg["timestamps"])], seg["deletes"], T1 + 1))
+    assert sorted(between) == [6, 7, 8, 9] and between.count(7) == 1
+    # Before the delete of 8 and its re-insert: the original 8 is restored; after the delete only: neither.
+    assert sorted(fingerprint.restored_keys([(seg["pks"], seg["timestamps"])], seg["deletes"], T3 - 1)) == [6, 7, 8, 9]
+    assert sorted(fingerprint.restored_keys([(seg["pks"], seg["timestamps"])], seg["deletes"], T3)) == [6, 7, 9]
+
+
 def test_cut_fingerprint_counts_digests_partitions_and_watched_keys():
     pks, timestamps, deletes = segment()
     cut = layout.compose_ts(BEFORE_SECOND_BATCH_MS)

@@ -62,7 +62,8 @@ def test_a_v2_segment_is_measured_from_its_column_group_files(tmp_path):
                   101: [storage.ObjectInfo("files/insert_log/1/2/7/101/12", 1, None)]}
     seg.delta = [storage.ObjectInfo("files/delta_log/1/2/7/13", 1, None)]
     store.write(paths.key(paths.insert_log(1, 2, 7, 0, 11)), group0([1, 2, 3, 4], [before, before, before, after]))
-    store.write(paths.key(paths.delta_log(1, 2, 7, 13)), delta([(2, before)]))
+    # a delete is newer than the row it deletes (at the same timestamp it is an upsert's, which keeps the row)
+    store.write(paths.key(paths.delta_log(1, 2, 7, 13)), delta([(2, before + 1)]))
     plan = types.SimpleNamespace(desc=dict(id=1), segments={7: seg}, label="default.docs")
     job = types.SimpleNamespace(store=store, paths=paths)
     contents = binlog_format.BinlogBackup._segment_contents(job, plan, 100)  # pylint: disable=protected-access

@@ -74,3 +74,25 @@ def test_empty_and_l0_segments_are_not_checked_for_insert_logs():
     as_l1 = segment_plan.segment_files({8: info(8, 3, partition=-1)}, [], deltas)
     with pytest.raises(ConsistencyError, match="segment 8 of default.c has 3 rows but no insert logs"):
         segment_plan.check_segments(as_l1, FIELD_IDS, "listing", "default.c", "s3://b/x")
+
+
+def test_the_segments_at_the_cut_are_those_the_flush_named_compacted_or_not():
+    """Compaction after the flush replaced segments 11 and 12 by 20, applying deletes written after the cut: the
+    backup must copy 11 and 12 (their binlogs are still in the bucket), not 20; segment 21 holds rows written after
+    the cut; segment 13, also named by the flush, has lost its binlogs to garbage collection."""
+    def obj(key):
+        return storage.ObjectInfo(key, 10, None)
+
+    listed = {20: dict(id=20, partition_id=2, num_rows=90, state="Flushed", level="Legacy"),
+              21: dict(id=21, partition_id=2, num_rows=5, state="Flushed", level="Legacy"),
+              12: dict(id=12, partition_id=2, num_rows=50, state="Dropped", level="Legacy")}
+    inserts = [obj("files/insert_log/1/2/%d/%d/7" % (sid, field)) for sid in (11, 12, 20, 21) for field in (0, 1)]
+    deltas = [obj("files/delta_log/1/2/12/8"), obj("files/delta_log/1/3/14/9")]
+    segments, gone = segment_plan.segments_at_cut({11, 12, 13, 14}, listed, inserts, deltas)
+    assert sorted(segments) == [11, 12, 14] and gone == [13]
+    assert segments[11] == dict(id=11, partition_id=2, num_rows=None, state="Dropped", level="Legacy",
+                                storage_version=0, channel="")
+    assert segments[12]["num_rows"] is None, "a Dropped segment's listed count is not trusted either"
+    assert segments[14]["level"] == "L0" and segments[14]["partition_id"] == 3, "delete-only: an L0 segment"
+    kept, _gone = segment_plan.segments_at_cut({20}, listed, inserts, deltas)
+    assert kept == {20: listed[20]}
