@@ -34,6 +34,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import tempfile
@@ -424,7 +425,7 @@ def read_timestamp(conn, db, name):
     ``guarantee_timestamp`` of an ``iterator`` query. Servers that return none (Milvus 2.3, Milvus Lite:
     checked on this stack, a query with an old guarantee timestamp still sees newer rows) read the
     current data on every page; the export then has no read timestamp and is accepted only when a
-    second read finds the same primary keys (see :class:`Exporter`).
+    second read finds the same primary keys with the same contents (see :class:`Exporter`).
     """
     client = conn.client(db)
     res = conn.call("read timestamp of %s.%s" % (db, name), client.query, name, filter="", limit=1,
@@ -432,8 +433,8 @@ def read_timestamp(conn, db, name):
     server_ts = int((getattr(res, "extra", None) or {}).get("iterator_session_ts", 0) or 0)
     if server_ts > 0:
         return server_ts, "server (iterator_session_ts): every page is read as of it"
-    return None, ("none: this server does not pin reads to a timestamp (Milvus 2.3, Milvus Lite); the primary keys "
-                  "were read again after the export and matched")
+    return None, ("none: this server does not pin reads to a timestamp (Milvus 2.3, Milvus Lite); every row was "
+                  "read again after the export and matched (keys and contents)")
 
 
 # ------------------------------------------------------------------ export
@@ -477,18 +478,21 @@ class Exporter:
             record["attempts"] = attempt
             if record["snapshot"]:
                 break
-            # Not pinned to a timestamp: the pages were read at different moments, and rows written meanwhile can
-            # be in some pages and not in others. The export stands only if the collection did not change.
-            again = self._pk_digest(desc)
-            if again == record["pk_fingerprint"]["collection"]:
+            # Not pinned to a timestamp: the pages were read at different moments, and a write meanwhile can be in
+            # some pages and not in others (an upsert of two rows, one read before it and one after). The export
+            # stands only if a second read finds the same keys with the same contents, page for page.
+            keys, contents = self._read_again(desc, content)
+            if keys == record["pk_fingerprint"]["collection"] and contents == record["stability_digest"]:
                 break
             if attempt == self.attempts:
                 self._clear(where)
                 raise ConsistencyError(
-                    "%s.%s changed while it was exported (primary keys %s, then %s), %d time(s): this server cannot "
-                    "read a collection as of one timestamp (Milvus 2.3, Milvus Lite; Milvus 2.5+ can), so a logical "
-                    "backup needs a pause in writes; use format=binlog for a hot backup. Nothing was marked complete"
-                    % (desc["db_name"], desc["name"], record["pk_fingerprint"]["collection"], again, attempt))
+                    "%s.%s changed while it was exported (%s), %d time(s): this server cannot read a collection as of "
+                    "one timestamp (Milvus 2.3, Milvus Lite; Milvus 2.5+ can), so a logical backup needs a pause in "
+                    "writes, upserts included; use format=binlog for a hot backup. Nothing was marked complete"
+                    % (desc["db_name"], desc["name"], "primary keys %s, then %s" % (
+                        record["pk_fingerprint"]["collection"], keys) if keys != record["pk_fingerprint"]["collection"]
+                        else "the same primary keys, but rows with other contents: updated or upserted", attempt))
         record["reused"] = False
         self.store.write(self.paths.key(exported_key(*where)), json.dumps(record, sort_keys=True).encode("utf-8"))
         return record
@@ -507,17 +511,18 @@ class Exporter:
     def _pk(self, fields, desc):
         return [f for f in fields if f["name"] == desc["schema"]["primary_field"]][0]
 
-    def _pk_digest(self, desc):
-        """The collection's primary keys now (count and digest), read by primary key only: cheap."""
+    def _read_again(self, desc, content_digest):
+        """(primary keys {count, digest}, stability digest) of the collection now, read as the export read it."""
         fields = stored_fields(desc["schema_proto"])
-        pk = self._pk(fields, desc)
-        reader = Reader(self.conn, desc["db_name"], desc["name"], pk, None, self.batch_rows)
-        digest = fingerprint.Digest()
+        reader = Reader(self.conn, desc["db_name"], desc["name"], self._pk(fields, desc), None, self.batch_rows)
+        keys, stability = fingerprint.Digest(), PageDigest(content_digest)
         for _pid, part in self._partitions(desc):
-            for _columns, keys in reader.pages([pk["name"]], part, columns=True):
-                for key in keys:
-                    digest.add(fingerprint.key_text(key))
-        return digest.as_dict()
+            for page, page_keys in reader.pages(["*"], part, columns=not content_digest):
+                self.check("checking the export of %s.%s" % (desc["db_name"], desc["name"]))
+                for key in page_keys:
+                    keys.add(fingerprint.key_text(key))
+                stability.add(page)
+        return keys.as_dict(), stability.value()
 
     def _export_once(self, desc, watch, content_digest=True):
         db, name = desc["db_name"], desc["name"]
@@ -532,7 +537,7 @@ class Exporter:
         read_ts, ts_source = read_timestamp(self.conn, db, name)
         reader = Reader(self.conn, db, name, pk, read_ts, self.batch_rows)
         files, partitions, found = [], {}, []
-        content, total = fingerprint.Digest(), fingerprint.Digest()
+        total, stability = fingerprint.Digest(), PageDigest(content_digest)
         for pid, part in self._partitions(desc):
             part_digest = fingerprint.Digest()
             writer = _FileWriter(self, schema, (db, name, part), pid)
@@ -543,9 +548,8 @@ class Exporter:
                     part_digest.add(fingerprint.key_text(key))
                     if key in watch:
                         found.append(key)
+                stability.add(page)
                 if content_digest:
-                    for row in page:
-                        content.add(fingerprint.canonical_row(row))
                     table = rows_to_table(page, fields, dynamic, schema)
                 else:
                     try:
@@ -559,8 +563,34 @@ class Exporter:
                 partitions[part] = part_digest.as_dict()
         return dict(db_name=db, name=name, collection_id=desc["id"], files=files, rows=total.count,
                     pk_fingerprint=dict(collection=total.as_dict(), partitions=partitions),
-                    content_fingerprint=content.as_dict() if content_digest else None, read_timestamp=read_ts, read_timestamp_source=ts_source,
-                    snapshot=read_ts is not None, columns=[f.name for f in schema], found=found)
+                    content_fingerprint=stability.content.as_dict() if content_digest else None, read_timestamp=read_ts,
+                    read_timestamp_source=ts_source, snapshot=read_ts is not None, columns=[f.name for f in schema],
+                    found=found, stability_digest=stability.value())
+
+
+class PageDigest:
+    """What an unpinned export compares with a second read: every row's contents, in the order read.
+
+    Decoded rows (the export's content digest) are digested by their canonical JSON, which is also the content
+    fingerprint; undecoded pages by the bytes of their columns as Milvus sent them (cheap, and the same for the
+    same rows read the same way).
+    """
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.content = fingerprint.Digest()
+        self.columns = hashlib.sha256()
+
+    def add(self, page):
+        if self.rows:
+            for row in page:
+                self.content.add(fingerprint.canonical_row(row))
+        else:
+            for column in page:
+                self.columns.update(column.SerializeToString(deterministic=True))
+
+    def value(self):
+        return self.content.as_dict() if self.rows else self.columns.hexdigest()
 
 
 class _FileWriter:
@@ -792,7 +822,8 @@ class LogicalBackup:
             "logical format: each collection's rows were read as of one timestamp (its read_timestamp), in every "
             "partition, so rows written or deleted during the export are wholly out" if pinned else
             "logical format from a server that does not pin reads to a timestamp (Milvus 2.3, Milvus Lite): each "
-            "collection's primary keys were read again after its export and matched (it did not change)")
+            "collection was read again after its export and matched it row for row, keys and contents (it did not "
+            "change)")
 
     def entry(self, plan, partitions):
         """The logical parts of a collection's manifest entry; fills each partition's row count."""

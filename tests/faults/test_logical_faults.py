@@ -9,6 +9,8 @@ logical export of a collection that is being written to.
   with the indexes built first, so the collection loads and its rows are looked up and inserted once.
 * Under a writer inserting batches of 100 rows, Milvus 2.3.5 (which cannot pin reads to a timestamp)
   gets no complete logical backup; once the writes stop, the rerun completes with every batch whole.
+* Under upserts of row pairs far apart in key order, on Milvus 2.3.5 and on Milvus Lite, no complete logical
+  backup holds a pair half old, half new (the second read compares contents, not only keys).
 """
 
 import os
@@ -251,3 +253,77 @@ def test_an_export_under_writes_is_refused_on_milvus_2_3_then_completes_whole_on
            "the backup claims other rows than it restores")
     lite_client.drop_collection(target)
     milvus_client.drop_collection(source)
+
+
+class PairWriter(threading.Thread):
+    """Upserts pairs of rows far apart in key order (``i`` and ``i + half``) together, in one request, each time
+    with a new version in ``tag``: a consistent copy has both rows of every pair at the same version."""
+
+    def __init__(self, client, name, half):
+        super().__init__(name="pair-writer", daemon=True)
+        self.client, self.name, self.half = client, name, half
+        self.upserts = 0
+        self.stop = threading.Event()
+        self.error = None
+
+    def run(self):
+        rng = random.Random(11)
+        try:
+            while not self.stop.is_set():
+                i = rng.randrange(self.half)
+                self.upserts += 1
+                tag = "v%d" % self.upserts
+                self.client.upsert(self.name, [{"id": key, "vec": [rng.random() for _d in range(DIM)], "tag": tag,
+                                                "extra": 0} for key in (i, i + self.half)], partition_name="p0")
+        except Exception as exc:  # pylint: disable=broad-except
+            self.error = exc
+
+
+def torn_pairs(store, name, half):
+    """Pairs whose two rows the stored backup holds at different versions."""
+    import io  # pylint: disable=import-outside-toplevel
+    from pyarrow import parquet  # pylint: disable=import-outside-toplevel
+    tags = {}
+    for obj in store.list(store.key(name, "logical") + "/"):
+        if obj.key.endswith(".parquet"):
+            table = parquet.read_table(io.BytesIO(store.read(obj.key)), columns=["id", "tag"])
+            tags.update(zip(table.column("id").to_pylist(), table.column("tag").to_pylist()))
+    # Rows never upserted keep their own "t<id>" tags; an upserted pair shares its "v<n>".
+    return [i for i in range(half) if tags.get(i) != tags.get(i + half)
+            and "v" in (str(tags.get(i))[:1], str(tags.get(i + half))[:1])]
+
+
+@pytest.mark.parametrize("server", ["milvus", "lite"])
+def test_an_export_torn_by_upserts_is_never_marked_complete(call, stack, backup_store, milvus_client, lite_client,
+                                                            unique, server):
+    """Upserts keep the keys as they are, so a second read of the keys alone passed them: the stored backup was
+    complete with hundreds of pairs half old, half new (600 of 2150 on Milvus 2.3.5, 1084 of 2780 on Milvus Lite).
+    The contents are compared now: the export is refused while the upserts go on, and the backup taken once they
+    stop holds every pair whole."""
+    client, connection = (milvus_client, milvus(stack)) if server == "milvus" else (lite_client, lite(stack))
+    half = 5000
+    source = make(client, "torn_%s" % unique, partitions=("p0",), rows=2 * half)
+    name = "torn_%s_%s" % (server, unique)
+    backup_store.cleanup(name)
+    params = dict(connection, name=name, collections=[source], format="logical", consistency_attempts=2,
+                  fingerprint=server == "milvus")  # both ways of reading: decoded rows, and undecoded columns
+    writer = PairWriter(client, source, half)
+    writer.start()
+    try:
+        time.sleep(1.0)
+        rc, result = call("milvus_backup", params)
+    finally:
+        writer.stop.set()
+        writer.join(30)
+    assert writer.error is None, writer.error
+    assert writer.upserts > 50, "the writer barely ran (%d upserts)" % writer.upserts
+    if rc == 0:
+        torn = torn_pairs(backup_store, name, half)
+        intact(not torn, "a complete logical backup holds %d pairs torn by upserts, e.g. %s" % (len(torn), torn[:5]))
+    else:
+        assert "changed while it was exported" in result["msg"], result["msg"]
+        assert not catalog.read_backup(backup_store, name).complete
+    rc, made = call("milvus_backup", params)
+    intact(rc == 0, "the backup after the upserts stopped failed: %s" % made.get("msg"))
+    intact(not torn_pairs(backup_store, name, half), "pairs torn with no writes at all")
+    client.drop_collection(source)
