@@ -210,7 +210,7 @@ def meta_problems(tree):
         check.field(coll, "backup_timestamp", path, "int", required=False, nullable=True)
         check.field(coll, "schema", path, "dict", required=False, nullable=True)
         check.items(coll, "index_infos", path, nullable=True)
-        segments = [item for item in check.items(coll, "l0_segments", path, nullable=True)]
+        segments = list(check.items(coll, "l0_segments", path, nullable=True))
         for part_path, part in check.items(coll, "partition_backups", path, nullable=True):
             check.field(part, "partition_id", part_path, "int", required=False, nullable=True)
             segments.extend(check.items(part, "segment_backups", part_path, nullable=True))
