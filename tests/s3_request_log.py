@@ -80,7 +80,8 @@ class S3RequestLog:
                     data = resp.read()
                     self.send_response(resp.status, resp.reason)
                     for key, value in resp.getheaders():
-                        if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                        # A HEAD answer's Content-Length is the object's size, not its (empty) body's.
+                        if key.lower() not in HOP_BY_HOP and (key.lower() != "content-length" or self.command == "HEAD"):
                             self.send_header(key, value)
                     if fault is not None and fault.action == "truncate" and resp.status == 200:
                         # A close-delimited body (no Content-Length) that ends half-way: nothing tells the
@@ -90,7 +91,8 @@ class S3RequestLog:
                         self.wfile.write(data[:len(data) // 2])
                         self.close_connection = True
                         return
-                    self.send_header("Content-Length", str(len(data)))
+                    if self.command != "HEAD":
+                        self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     if fault is not None and fault.action == "reset" and resp.status == 200:
                         self.wfile.write(data[:len(data) // 2])

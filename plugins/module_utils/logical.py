@@ -51,7 +51,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
 )
 from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import row_check_moment
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import wait_for_import
-from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingReader, HashingWriter
+from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingWriter
 from ansible_collections.vectorops.milvus.plugins.module_utils.timing import doubling_delays, retry
 
 try:
@@ -684,18 +684,15 @@ class Inserter:
         """The file in a local temporary file (Parquet readers seek; S3 bodies do not), checked on the way."""
         handle, path = tempfile.mkstemp(prefix="vectorops-restore-", suffix=".parquet")
         os.close(handle)
-        stream = self.store.open(self.paths.key(item["key"]))
         try:
-            reader = HashingReader(stream)
-            with open(path, "wb") as out:
-                for chunk in iter(lambda: reader.read(1024 * 1024), b""):
-                    out.write(chunk)
-        finally:
-            stream.close()
-        if item.get("sha256") and reader.hasher.hexdigest() != item["sha256"]:
+            sha = self.store.download(self.paths.key(item["key"]), path)
+        except Exception:
+            os.unlink(path)
+            raise
+        if item.get("sha256") and sha != item["sha256"]:
             os.unlink(path)
             raise ConsistencyError("backup object %s does not match its manifest SHA-256 (%s, manifest %s): the backup "
-                                   "is damaged" % (item["key"], reader.hasher.hexdigest()[:16], item["sha256"][:16]))
+                                   "is damaged" % (item["key"], sha[:16], item["sha256"][:16]))
         return path
 
     def _file(self, item, partition, resume):

@@ -19,6 +19,7 @@ import collections
 import datetime
 import errno
 import hashlib
+import http.client
 import io
 import os
 import shutil
@@ -39,6 +40,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     NotFoundError,
     StorageError,
 )
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import doubling_delays, retry
 
 try:
     import boto3
@@ -52,6 +54,10 @@ except ImportError:  # pragma: no cover - exercised by the missing-library unit 
     HAS_BOTO3 = False
     BOTO3_IMPORT_ERROR = traceback.format_exc()
     BotoCoreError = ClientError = ()
+try:
+    from urllib3.exceptions import HTTPError as Urllib3Error  # boto3's HTTP library: a body cut off mid-way
+except ImportError:  # pragma: no cover - boto3 brings urllib3
+    Urllib3Error = ()
 
 STORAGE_KEYS = ("type", "endpoint", "bucket", "root_path", "region", "access_key", "secret_key",
                 "session_token", "use_ssl", "validate_certs", "ca_bundle", "use_iam",
@@ -158,6 +164,61 @@ class HashingReader(io.RawIOBase):
         return len(data)
 
 
+# A read that ended early (fewer bytes than the object holds), broke off, or failed the response checksum: read
+# again, a few times, rather than hash or parse part of an object.
+BROKEN_READS = ("truncated", "interrupted", "checksum")
+READ_RETRY_DELAYS = doubling_delays(0.5, 4.0, count=4)
+
+
+def is_broken_read(exc):
+    return isinstance(exc, StorageError) and exc.details.get("reason") in BROKEN_READS
+
+
+class VerifiedBody(io.RawIOBase):
+    """A GET response body that ends only where the object ends.
+
+    A body without a Content-Length ends when the connection closes, so a connection that closes early looks
+    like a shorter object; a connection reset mid-body surfaces as the HTTP library's own exception. Both, and
+    a response checksum that does not match, become a StorageError with reason ``truncated``, ``interrupted``
+    or ``checksum`` (see :data:`BROKEN_READS`), so nothing downstream hashes, parses or stores part of an object.
+    """
+
+    def __init__(self, body, expected, url):
+        super(VerifiedBody, self).__init__()
+        self.body = body
+        self.expected = expected
+        self.url = url
+        self.count = 0
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        try:
+            data = self.body.read() if size is None or size < 0 else self.body.read(size)
+        except (BotoCoreError, Urllib3Error, http.client.HTTPException, OSError) as exc:
+            if type(exc).__name__ == "FlexibleChecksumError":
+                raise StorageError("read %s: the response does not match the checksum the store sent (%s)"
+                                   % (self.url, exc), reason="checksum")
+            raise StorageError("read %s: the response broke off after %d of %s bytes (%s)"
+                               % (self.url, self.count, self.expected, exc), reason="interrupted")
+        self.count += len(data)
+        at_end = not data if size is not None and size >= 0 else True
+        if self.expected is not None and (self.count > self.expected or at_end and self.count != self.expected):
+            raise StorageError("read %s: the response ended after %d bytes, but the object holds %d"
+                               % (self.url, self.count, self.expected), reason="truncated")
+        return data
+
+    def readinto(self, buf):
+        data = self.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+    def close(self):
+        self.body.close()
+        super(VerifiedBody, self).close()
+
+
 class HashingWriter(io.RawIOBase):
     """File-like wrapper that hashes and counts what is written through it (``tell`` for Parquet writers)."""
 
@@ -199,14 +260,46 @@ class ObjectStore:
         raise NotImplementedError
 
     def sha256(self, key):
-        hasher = hashlib.sha256()
-        stream = self.open(key)
+        """SHA-256 of the whole object (read again when a read breaks off)."""
+        def once():
+            hasher = hashlib.sha256()
+            stream = self.open(key)
+            try:
+                for chunk in iter(lambda: stream.read(CHUNK), b""):
+                    hasher.update(chunk)
+            finally:
+                stream.close()
+            return hasher.hexdigest()
+        return retry(once, is_broken_read, READ_RETRY_DELAYS)
+
+    def read(self, key):
+        """The whole object (read again when a read breaks off)."""
+        def once():
+            body = self.open(key)
+            try:
+                return body.read()
+            finally:
+                body.close()
+        return retry(once, is_broken_read, READ_RETRY_DELAYS)
+
+    def download(self, key, path):
+        """Write the whole object to the local file ``path``; returns its SHA-256 (read again when a read breaks
+        off)."""
+        def once():
+            hasher = hashlib.sha256()
+            stream = self.open(key)
+            try:
+                with open(path, "wb") as out:
+                    for chunk in iter(lambda: stream.read(CHUNK), b""):
+                        hasher.update(chunk)
+                        out.write(chunk)
+            finally:
+                stream.close()
+            return hasher.hexdigest()
         try:
-            for chunk in iter(lambda: stream.read(CHUNK), b""):
-                hasher.update(chunk)
-        finally:
-            stream.close()
-        return hasher.hexdigest()
+            return retry(once, is_broken_read, READ_RETRY_DELAYS)
+        except OSError as exc:
+            raise StorageError("read %s into %s: %s" % (self.url(key), path, exc), reason="other")
 
     def exists(self, key):
         return self.head(key) is not None
@@ -377,16 +470,24 @@ class S3Store(ObjectStore):
             raise self.error(exc, "read object metadata", key)
         return ObjectInfo(key, int(resp["ContentLength"]), b64_to_hex(resp.get("ChecksumSHA256")))
 
-    def read(self, key):
-        body = self.open(key)
-        try:
-            return body.read()
-        finally:
-            body.close()
+    def open(self, key, size=None):
+        """The object's body, read to its last byte or failing (:class:`VerifiedBody`); ``size`` when known
+        (a listing), else the response's Content-Length, else a HEAD request, says where it ends. Response
+        checksums are validated where the store sends them (objects we wrote carry a SHA-256)."""
+        return self._get(key, size)[0]
 
-    def open(self, key):
-        resp = self._do("read object", key, self.client.get_object, Bucket=self.bucket, Key=key)
-        return resp["Body"]
+    def _get(self, key, size=None):
+        """(:class:`VerifiedBody`, ETag) of a GET."""
+        resp = self._do("read object", key, self.client.get_object, Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        expected = resp.get("ContentLength")
+        if expected is None:
+            if size is None:
+                info = self.head(key)
+                if info is None:
+                    raise NotFoundError("read object: %s does not exist" % self.url(key))
+                size = info.size
+            expected = size
+        return VerifiedBody(resp["Body"], int(expected), self.url(key)), resp.get("ETag")
 
     def write(self, key, data):
         digest = hashlib.sha256(data).digest()
@@ -396,15 +497,16 @@ class S3Store(ObjectStore):
 
     def read_versioned(self, key):
         """(bytes, ETag) of the object, or (None, None) when it does not exist."""
-        try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=key)
-            return resp["Body"].read(), resp.get("ETag")
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+        def once():
+            try:
+                body, etag = self._get(key)
+            except NotFoundError:
                 return None, None
-            raise self.error(exc, "read object", key)
-        except BotoCoreError as exc:
-            raise self.error(exc, "read object", key)
+            try:
+                return body.read(), etag
+            finally:
+                body.close()
+        return retry(once, is_broken_read, READ_RETRY_DELAYS)
 
     def write_conditional(self, key, data, etag=None):
         """Write only if the object is as last read: absent (``etag`` None) or still ``etag``.
@@ -570,7 +672,7 @@ class LocalStore(ObjectStore):
         except OSError as exc:
             raise self._error(exc, "read object", key)
 
-    def open(self, key):
+    def open(self, key, size=None):  # pylint: disable=unused-argument
         try:
             return open(self._path(key), "rb")  # pylint: disable=consider-using-with
         except OSError as exc:
@@ -693,16 +795,20 @@ def copy_object(src, src_key, dst, dst_key, size, concurrency=4):
         if sha is None:
             sha, source = dst.sha256(dst_key), "read-back"
     else:
-        stream = src.open(src_key)
-        try:
-            reader = HashingReader(stream)
-            dst.upload_stream(dst_key, reader, concurrency=concurrency)
-        finally:
-            stream.close()
-        method, sha, source = "streaming", reader.hasher.hexdigest(), "streamed"
-        if reader.size != size:
-            raise StorageError("copy %s -> %s: read %d bytes, expected %d (the source changed during the copy?)"
-                               % (src.url(src_key), dst.url(dst_key), reader.size, size), reason="size_mismatch")
+        def stream_once():
+            stream = src.open(src_key, size)
+            try:
+                reader = HashingReader(stream)
+                dst.upload_stream(dst_key, reader, concurrency=concurrency)
+            finally:
+                stream.close()
+            if reader.size != size:
+                raise StorageError("copy %s -> %s: read %d bytes, expected %d (the source changed during the copy?)"
+                                   % (src.url(src_key), dst.url(dst_key), reader.size, size), reason="size_mismatch")
+            return reader.hasher.hexdigest()
+        # A broken read is copied again from the start: the upload never completes with part of the object.
+        sha = retry(stream_once, is_broken_read, READ_RETRY_DELAYS)
+        method, source = "streaming", "streamed"
     info = dst.head(dst_key)
     if info is None or info.size != size:
         raise StorageError("copy %s -> %s: destination has %s bytes, expected %d"

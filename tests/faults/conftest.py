@@ -35,7 +35,8 @@ integration_fixtures = importlib.util.module_from_spec(_spec)
 sys.modules["integration_fixtures"] = integration_fixtures
 _spec.loader.exec_module(integration_fixtures)
 from integration_fixtures import (  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
-    STACK, backup_store, call, lite_client, milvus_client, milvus_env, playbook, s3, scratch_databases, stack, store_for, unique,
+    STACK, backup_store, call, lite_client, milvus_client, milvus_env, playbook, quick_setup, s3, scratch_databases, stack,
+    store_for, unique,
 )
 
 # tests/stack is on sys.path now (the integration conftest put it there).
