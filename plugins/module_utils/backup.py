@@ -253,6 +253,15 @@ class BackupJob:
         if existing.status == catalog.STATUS_CORRUPT:
             raise VectoropsError("backup %r exists but is corrupt (%s); delete it with state=absent or use another "
                                  "name" % (self.name, "; ".join(existing.problems)))
+        if existing.status == catalog.STATUS_UNREADABLE:
+            # A COMPLETE that cannot be read now may be there: resuming would rewrite a complete backup.
+            raise VectoropsError("backup %r exists but could not be read (%s); nothing was written. Run again once "
+                                 "the storage answers" % (self.name, "; ".join(existing.problems)), reason="unreadable")
+        if existing.status in (catalog.STATUS_DELETING, catalog.STATUS_NOT_BACKUP):
+            raise VectoropsError("%s is %s; nothing was written. Finish the deletion with state=absent, or use another "
+                                 "name" % (existing.store.url(existing.paths.prefix),
+                                           "a backup being deleted" if existing.status == catalog.STATUS_DELETING
+                                           else "a folder that is not a backup (no markers)"))
         if existing.format == catalog.MILVUS_BACKUP:
             raise VectoropsError("backup %r exists, written by milvus-backup, and cannot be read completely (%s); "
                                  "use another name" % (self.name, "; ".join(existing.problems)))
@@ -479,6 +488,7 @@ def delete(params, check_mode):
     existing = catalog.read_backup(backup_store, name)
     if not existing.exists:
         return dict(changed=False, status="absent", backup=existing.summary(), msg="backup %r does not exist" % name)
+    catalog.check_deletable(existing)  # check mode too: never "would delete" what the real run refuses
     objects = list(backup_store.list(existing.paths.prefix))
     planned = dict(objects=len(objects), bytes=sum(o.size for o in objects))
     if check_mode:

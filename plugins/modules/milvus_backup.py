@@ -40,7 +40,11 @@ options:
   state:
     description:
       - V(present) creates the backup, finishes an incomplete one, or leaves a complete one alone.
-      - V(absent) deletes the backup, complete or not (the C(COMPLETE) marker first).
+      - V(absent) deletes the backup, complete, incomplete or corrupt (a C(.vectorops/DELETING) marker first, then
+        the C(COMPLETE) marker, so an interrupted deletion never leaves a backup that reads as complete and the next
+        run finishes it). It refuses a folder that is not a backup (no C(COMPLETE), C(manifest.json), C(.vectorops/)
+        or milvus-backup's C(meta/backup_meta.json)) and a backup whose files could not be read, in check mode too.
+      - V(present) refuses a name whose backup is corrupt, could not be read, or is being deleted.
     type: str
     choices: [present, absent]
     default: present

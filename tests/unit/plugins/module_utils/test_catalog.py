@@ -464,3 +464,20 @@ def test_a_name_with_a_line_break_is_refused(name):
     with pytest.raises(VectoropsError, match="invalid backup name"):
         layout.validate_backup_name(name)
     assert not layout.BACKUP_NAME_RE.match(name)
+
+
+def test_milvus_backup_neither_resumes_nor_plans_to_delete_what_it_cannot_read(tmp_path, monkeypatch, no_pauses):
+    """An unreadable complete backup is not taken for an incomplete one to resume (that would rewrite it), and
+    check mode of state=absent refuses what the real run refuses (a folder that is not a backup, an unreadable one)."""
+    store = local(tmp_path)
+    complete(store, "newest", backup_time="2026-11-20T00:00:00.000000Z")
+    store.write(store.key("stranger", "data.bin"), b"not ours")
+    flaky_reads(monkeypatch, "/newest/COMPLETE", -1)
+    with pytest.raises(VectoropsError, match="backup 'newest' exists but could not be read .*nothing was written"):
+        backup.BackupJob(None, None, store, dict(name="newest")).run()  # decided before Milvus is asked anything
+    with pytest.raises(VectoropsError, match="backup 'newest' was not deleted"):
+        backup.run(Context(params(tmp_path, name="newest", state="absent"), check_mode=True))
+    with pytest.raises(VectoropsError, match="is not a backup"):
+        backup.run(Context(params(tmp_path, name="stranger", state="absent"), check_mode=True))
+    monkeypatch.undo()
+    assert catalog.read_backup(store, "newest").complete and store.read(store.key("stranger", "data.bin")) == b"not ours"
