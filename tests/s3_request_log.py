@@ -34,12 +34,17 @@ FAULTS = tuple(ERRORS) + ("truncate", "reset")
 class Fault:
     """Break the next ``times`` answers to ``method`` requests whose path (``/bucket/key``) matches ``path``."""
 
-    def __init__(self, method, path, action, times):
+    def __init__(self, method, path, action, times, after=None):
         if action not in FAULTS:
             raise ValueError("unknown fault %r (one of %s)" % (action, ", ".join(FAULTS)))
         self.method, self.path, self.action, self.left, self.hits = method, re.compile(path), action, times, 0
+        self.after = (after[0], re.compile(after[1])) if after else None  # armed once such a request passed
 
     def take(self, method, path):
+        if self.after is not None:
+            if method == self.after[0] and self.after[1].search(path):
+                self.after = None
+            return False
         if self.left == 0 or method != self.method or not self.path.search(path):
             return False
         self.left -= 1
@@ -136,10 +141,11 @@ class S3RequestLog:
             self.requests = []
             self.faults = []
 
-    def inject(self, method, path, action, times=1):
+    def inject(self, method, path, action, times=1, after=None):
         """Break the next ``times`` answers (-1: all) to ``method`` requests whose ``/bucket/key`` matches the
-        regular expression ``path``: ``action`` is one of :data:`FAULTS`. Returns the :class:`Fault` (``hits``)."""
-        fault = Fault(method, path, action, times)
+        regular expression ``path``: ``action`` is one of :data:`FAULTS`; ``after`` (method, path regex): only
+        once such a request has passed. Returns the :class:`Fault` (``hits``)."""
+        fault = Fault(method, path, action, times, after)
         with self._lock:
             self.faults.append(fault)
         return fault

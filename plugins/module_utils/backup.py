@@ -410,7 +410,14 @@ class BackupJob:
         marker = manifest.complete_marker(self.name, self.backup_id, body_bytes, totals, completed_at)
         self.store.write(self.paths.key(layout.COMPLETE), marker)
         self._stop.set()
-        self.progress.release()
+        try:
+            self.progress.release()
+        except VectoropsError as exc:
+            # The backup is complete (COMPLETE is written, and it outranks a left-over IN_PROGRESS): a marker that
+            # cannot be removed now must not turn a finished backup into a failed run.
+            self.warn("backup %r is complete, but its in-progress marker %s could not be removed (%s); it is ignored "
+                      "now that COMPLETE exists" % (self.name, self.store.url(self.paths.key(layout.IN_PROGRESS)),
+                                                     exc.message))
         durations = self.timer.total()
         return dict(changed=True, status="complete", resumed=resumed,
                     backup=catalog.StoredBackup.written(self.store, self.name, body, marker).summary(),
