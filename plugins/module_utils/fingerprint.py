@@ -28,6 +28,8 @@ import hashlib
 import json
 import random
 
+from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader
+
 MOD = 2 ** 64
 BATCH = 4096
 
@@ -276,3 +278,28 @@ def recall(conn, db, name, query):
     common = set(expected) & set(found)
     drift = max([abs(found[i] - expected[i]) for i in common] or [0.0])
     return (len(common) / float(len(expected)) if expected else 1.0), drift, [h[0] for h in hits]
+
+
+def matches_backup(conn, source, db, name):
+    """(True, None) when the live ``db.name`` still holds what the backed-up ``source`` (catalog.collections_of
+    entry) restores: its live row count and, where the backup recorded one, its primary-key fingerprint (what
+    milvus_verify level=collection checks of the rows). (False, why) otherwise, or when it cannot tell (not
+    loaded, nothing recorded). Rows upserted with the same keys are not seen (their contents are not compared).
+    """
+    reader = CollectionReader(conn, db, name)
+    if reader.load_state() != "Loaded":
+        return False, "it is not loaded, so its rows cannot be compared with the backup"
+    want_rows = source.get("live_row_count")
+    if want_rows is None:
+        return False, "the backup recorded no live row count to compare with"
+    rows = reader.count_rows()
+    if rows != want_rows:
+        return False, "it holds %d rows, the backup %d" % (rows, want_rows)
+    want = ((source.get("verification") or {}).get("pk_fingerprint") or {}).get("collection")
+    if want:
+        primary = [f["name"] for f in source["schema"].get("fields", []) if f.get("is_primary_key")][0]
+        have = pk_fingerprint(conn, db, name, primary)["collection"]
+        if have != want:
+            return False, "its primary keys differ from the backup's (fingerprint %s, backup %s)" % (
+                have["digest"], want["digest"])
+    return True, None

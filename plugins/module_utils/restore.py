@@ -38,7 +38,15 @@ import concurrent.futures
 import threading
 import uuid
 
-from ansible_collections.vectorops.milvus.plugins.module_utils import binlog_format, catalog, layout, logical, manifest, restore_plan
+from ansible_collections.vectorops.milvus.plugins.module_utils import (
+    binlog_format,
+    catalog,
+    fingerprint,
+    layout,
+    logical,
+    manifest,
+    restore_plan,
+)
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
@@ -165,11 +173,16 @@ class RestoreJob:
         exists = db in self._databases() and self.conn.call(
             "check collection %s.%s" % (db, name), self.conn.client(db).has_collection, name)
         unfinished = self.state.unfinished(db, name) if exists else None
+        restored_from = self.state.restored_from(db, name) if exists and not unfinished else None
+        changed = None
+        if restored_from == self.marker and self.existing == "replace":
+            # A replace is skipped only when the target still holds what the backup restores.
+            _same, changed = fingerprint.matches_backup(self.conn, src, db, name)
         found = restore_plan.Found(
             exists=exists, unfinished=unfinished,
             writer=writer_state(unfinished) if unfinished else (False, None),
             resumable=self.data.resumable(unfinished, src) if unfinished else None,
-            restored_from=self.state.restored_from(db, name) if exists and not unfinished else None)
+            restored_from=restored_from, changed=changed)
         action, reason = restore_plan.target_action(self.existing, self.marker, db, name, found)
         return restore_plan.plan_entry(src, db, name, action, reason, self.opts.get("meta_only"), unfinished)
 

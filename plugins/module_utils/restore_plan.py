@@ -43,7 +43,10 @@ def existing_policy(params):
 # finish there (or None); ``writer``, writer_state(unfinished): (alive, state text); ``resumable``, why the
 # backup's format can go on from where that run stopped (or None); ``restored_from``, the mark a finished
 # restore left (or None).
-Found = namedtuple("Found", ("exists", "unfinished", "writer", "resumable", "restored_from"))
+Found = namedtuple("Found", ("exists", "unfinished", "writer", "resumable", "restored_from", "changed"),
+                   defaults=(None,))
+# changed: for an existing=replace target already restored from this backup, why it no longer holds what the
+# backup restores (None: it does, or it was not compared)
 
 
 def targets(sources, renames, suffix):
@@ -87,6 +90,8 @@ def target_action(policy, marker, db, name, found):
         return "resume", found.resumable or "left unfinished by a run that ended: would be dropped and restored again"
     if unfinished:
         return "conflict", unfinished_conflict(db, name, unfinished, found.writer)
+    if found.restored_from == marker and policy == "replace" and found.changed:
+        return EXISTING_ACTIONS[policy], "restored from %s before, but changed since: %s" % (marker, found.changed)
     if found.restored_from == marker and policy != "drop":
         return "skip", "already restored from %s" % marker
     if policy == "fail":

@@ -48,8 +48,11 @@ def test_an_invalid_target_name_fails():
     ("replace", PLAIN._replace(restored_from=MARKER), "skip", "already restored from"),
     ("drop", PLAIN._replace(restored_from=MARKER), "drop_and_create", None),
     ("fail", PLAIN._replace(restored_from="other@1"), "conflict", "already exists"),
+    ("replace", PLAIN._replace(restored_from=MARKER, changed="it holds 4999 rows, the backup 5000"), "replace",
+     "restored from nightly@449a before, but changed since: it holds 4999 rows"),
+    ("fail", PLAIN._replace(restored_from=MARKER, changed="it holds 4999 rows"), "skip", "already restored from"),
 ], ids=["create", "create-any-policy", "exists-fail", "replace", "drop", "skip-create", "done", "done-replace",
-        "done-but-drop", "other-backup"])
+        "done-but-drop", "other-backup", "done-but-changed-replace", "done-but-changed-fail"])
 def test_action_per_policy(policy, found, action, reason):
     got_action, got_reason = restore_plan.target_action(policy, MARKER, "dr", "c", found)
     assert got_action == action
