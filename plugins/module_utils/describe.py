@@ -182,6 +182,30 @@ class CollectionReader:
         rows = self.conn.call("count rows of %s" % self.label, client.query, self.name, **kwargs)
         return int(rows[0]["count(*)"])
 
+    def unindexed_rows(self):
+        """(rows a search does not reach through the collection's own indexes yet, what they are): flushed rows
+        still waiting for their index (DescribeIndex), and rows a query node serves from growing segments
+        (GetQuerySegmentInfo; Milvus searches those with a temporary index until the sealed, indexed segment takes
+        over). A server that cannot say (Milvus Lite has no query segment info) counts as covered."""
+        pending, detail = 0, []
+        for index in self.indexes():
+            left = max(int(index.get("pending_index_rows", 0) or 0),
+                       int(index.get("total_rows", 0) or 0) - int(index.get("indexed_rows", 0) or 0))
+            if left > 0:
+                pending += left
+                detail.append("%d row(s) not yet in index %s" % (left, index.get("index_name")))
+        try:
+            resp = self.rpc("list query segments", "GetQuerySegmentInfo",
+                            milvus_pb2.GetQuerySegmentInfoRequest(dbName=self.db, collectionName=self.name))
+        except (MilvusOperationError, NotFoundError):
+            resp = None
+        growing = sum(s.num_rows for s in (resp.infos if resp is not None else [])
+                      if s.state == common_pb2.SegmentState.Growing)
+        if growing:
+            pending += growing
+            detail.append("%d row(s) in growing segments" % growing)
+        return pending, "; ".join(detail)
+
     def segments(self):
         """Persistent (sealed/flushed) segments, from the proxy's GetPersistentSegmentInfo."""
         resp = self.rpc("list segments", "GetPersistentSegmentInfo",

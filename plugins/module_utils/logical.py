@@ -41,7 +41,7 @@ import tempfile
 import time
 
 from ansible_collections.vectorops.milvus.plugins.module_utils import fingerprint, layout, manifest
-from ansible_collections.vectorops.milvus.plugins.module_utils.describe import normalize_schema
+from ansible_collections.vectorops.milvus.plugins.module_utils.describe import CollectionReader, normalize_schema
 from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
     ConsistencyError,
     InputError,
@@ -52,7 +52,7 @@ from ansible_collections.vectorops.milvus.plugins.module_utils.errors import (
 from ansible_collections.vectorops.milvus.plugins.module_utils.import_plan import row_check_moment
 from ansible_collections.vectorops.milvus.plugins.module_utils.milvus import wait_for_import
 from ansible_collections.vectorops.milvus.plugins.module_utils.storage import HashingWriter
-from ansible_collections.vectorops.milvus.plugins.module_utils.timing import doubling_delays, retry
+from ansible_collections.vectorops.milvus.plugins.module_utils.timing import doubling_delays, retry, wait_until
 
 try:
     from pymilvus.grpc_gen import common_pb2, milvus_pb2
@@ -972,5 +972,13 @@ class LogicalRestore:
         inserter = Inserter(self.conn, self.job.backup_store, self.backup.paths, db, name, src["schema"], save=save)
         rows, skipped = inserter.run(files, checkpoint, resume=plan["action"] == "resume")
         self.conn.call("flush %s.%s" % (db, name), self.conn.client(db).flush, name)
+        # Inserted rows reach the collection's own index only once their segments are sealed, indexed and handed
+        # over; until then Milvus searches them with a temporary index, and a verification right after the
+        # restore would measure that one.
+        reader = CollectionReader(self.conn, db, name)
+        timeout = self.opts.get("index_timeout", 3600)
+        wait_until(lambda: reader.unindexed_rows()[0] == 0, timeout,
+                   lambda: "the index of %s.%s did not cover its inserted rows within index_timeout=%ss (%s)"
+                   % (db, name, timeout, reader.unindexed_rows()[1]), interval=0.5, max_interval=5.0)
         return dict(rows=rows, skipped_present=skipped, files=len(files), files_resumed_after=len(checkpoint),
                     rate_limit_retries=inserter.retries)
