@@ -210,6 +210,17 @@ class BatchWriter(threading.Thread):
             self.error = exc
 
 
+def backup_during(call, writer, params):
+    """Run milvus_backup while the started ``writer`` keeps writing (it has been for a second); stop it after."""
+    try:
+        time.sleep(1.0)
+        return call("milvus_backup", params)
+    finally:
+        writer.stop.set()
+        writer.join(30)
+        assert writer.error is None, writer.error
+
+
 def test_an_export_under_writes_is_refused_on_milvus_2_3_then_completes_whole_once_writes_stop(
         call, stack, backup_store, milvus_client, lite_client, unique):
     """Milvus 2.3.5 reads every page at its own moment (no iterator session timestamp; a query with an old
@@ -222,13 +233,7 @@ def test_an_export_under_writes_is_refused_on_milvus_2_3_then_completes_whole_on
     name = "logical_hot_%s" % unique
     backup_store.cleanup(name)
     params = {"name": name, "collections": [source], "format": "logical", "consistency_attempts": 2}
-    try:
-        time.sleep(1.0)
-        rc, refused = call("milvus_backup", params)
-    finally:
-        writer.stop.set()
-        writer.join(30)
-    assert writer.error is None, writer.error
+    rc, refused = backup_during(call, writer, params)
     intact(rc != 0, "a logical backup of a changing collection on Milvus 2.3.5 was marked complete")
     assert "changed while it was exported" in refused["msg"] and "2 time(s)" in refused["msg"], refused["msg"]
     assert not catalog.read_backup(backup_store, name).complete
@@ -309,13 +314,7 @@ def test_an_export_torn_by_upserts_is_never_marked_complete(call, stack, backup_
                   fingerprint=server == "milvus")  # both ways of reading: decoded rows, and undecoded columns
     writer = PairWriter(client, source, half)
     writer.start()
-    try:
-        time.sleep(1.0)
-        rc, result = call("milvus_backup", params)
-    finally:
-        writer.stop.set()
-        writer.join(30)
-    assert writer.error is None, writer.error
+    rc, result = backup_during(call, writer, params)
     assert writer.upserts > 50, "the writer barely ran (%d upserts)" % writer.upserts
     if rc == 0:
         torn = torn_pairs(backup_store, name, half)

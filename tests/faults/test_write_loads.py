@@ -170,6 +170,15 @@ def check_restored(milvus_client, restored, allowed, label):
     return have
 
 
+def restore_and_verify(call, backup, data_format):
+    """Restore every collection of ``backup`` beside its source (suffix _r) and verify it against the backup."""
+    rc, restored = call("milvus_restore", {"name": backup, "suffix": "_r"})
+    intact(rc == 0, "a complete %s backup of updated collections did not restore: %s" % (data_format, restored.get("msg")))
+    rc, verified = call("milvus_verify", {"level": "collection", "name": backup, "suffix": "_r"})
+    intact(rc == 0 and verified["passed"], "verification of the restored copies failed: %s"
+           % ([c for c in verified.get("checks", []) if not c["passed"]][:3] or verified.get("msg")))
+
+
 @pytest.fixture
 def loaded(milvus_client, stack, unique):
     """One collection per load, preloaded with 5000 rows; dropped afterwards with their restored copies."""
@@ -206,11 +215,7 @@ def test_binlog_backups_under_upserts_deletes_and_reinserts_restore_the_source_a
     for writer in writers.values():
         writer.finish()
     assert rc == 0, made.get("msg")
-    rc, restored = call("milvus_restore", {"name": backup, "suffix": "_r"})
-    intact(rc == 0, "a complete binlog backup of updated collections did not restore: %s" % restored.get("msg"))
-    rc, verified = call("milvus_verify", {"level": "collection", "name": backup, "suffix": "_r"})
-    intact(rc == 0 and verified["passed"], "verification of the restored copies failed: %s"
-           % [c for c in verified.get("checks", []) if not c["passed"]][:3] or verified.get("msg"))
+    restore_and_verify(call, backup, "binlog")
     entries = dict((c["name"], c) for c in made["collections"])
     for load, name in names.items():
         cut = _epoch(entries[name]["cut_time"])
@@ -230,11 +235,7 @@ def test_logical_backups_of_updated_collections_restore_them(call, milvus_client
     backup_store.cleanup(backup)
     rc, made = call("milvus_backup", {"name": backup, "collections": list(names.values()), "format": "logical"})
     assert rc == 0, made.get("msg")
-    rc, restored = call("milvus_restore", {"name": backup, "suffix": "_r"})
-    intact(rc == 0, "a complete logical backup of updated collections did not restore: %s" % restored.get("msg"))
-    rc, verified = call("milvus_verify", {"level": "collection", "name": backup, "suffix": "_r"})
-    intact(rc == 0 and verified["passed"], "verification of the restored copies failed: %s"
-           % [c for c in verified.get("checks", []) if not c["passed"]][:3] or verified.get("msg"))
+    restore_and_verify(call, backup, "logical")
     for load, name in names.items():
         final = logs[load].final()
         have = check_restored(milvus_client, name + "_r", dict((k, {v}) for k, v in final.items()), "%s (logical)" % load)
