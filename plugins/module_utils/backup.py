@@ -415,9 +415,9 @@ class BackupJob:
         except VectoropsError as exc:
             # The backup is complete (COMPLETE is written, and it outranks a left-over IN_PROGRESS): a marker that
             # cannot be removed now must not turn a finished backup into a failed run.
+            marker_url = self.store.url(self.paths.key(layout.IN_PROGRESS))
             self.warn("backup %r is complete, but its in-progress marker %s could not be removed (%s); it is ignored "
-                      "now that COMPLETE exists" % (self.name, self.store.url(self.paths.key(layout.IN_PROGRESS)),
-                                                     exc.message))
+                      "now that COMPLETE exists" % (self.name, marker_url, exc.message))
         durations = self.timer.total()
         return dict(changed=True, status="complete", resumed=resumed,
                     backup=catalog.StoredBackup.written(self.store, self.name, body, marker).summary(),
