@@ -60,6 +60,7 @@ except ImportError:  # pragma: no cover - MilvusConnection reports the missing l
     common_pb2 = milvus_pb2 = None
 try:
     import pyarrow
+    import pyarrow.compute  # noqa: F401  pylint: disable=unused-import  # pyarrow.compute.list_value_length
     from pyarrow import parquet
 except ImportError as _exc:  # pragma: no cover - reported when a logical backup is used
     pyarrow = parquet = None
@@ -514,6 +515,8 @@ class Exporter:
     def _read_again(self, desc, content_digest):
         """(primary keys {count, digest}, stability digest) of the collection now, read as the export read it."""
         fields = stored_fields(desc["schema_proto"])
+        dynamic = has_dynamic_field(desc["schema_proto"])
+        schema = arrow_schema(fields, dynamic)
         reader = Reader(self.conn, desc["db_name"], desc["name"], self._pk(fields, desc), None, self.batch_rows)
         keys, stability = fingerprint.Digest(), PageDigest(content_digest)
         for _pid, part in self._partitions(desc):
@@ -521,8 +524,16 @@ class Exporter:
                 self.check("checking the export of %s.%s" % (desc["db_name"], desc["name"]))
                 for key in page_keys:
                     keys.add(fingerprint.key_text(key))
-                stability.add(page)
+                stability.add(page, None if content_digest else self._table(desc, page, fields, dynamic, schema,
+                                                                            len(page_keys)))
         return keys.as_dict(), stability.value()
+
+    @staticmethod
+    def _table(desc, page, fields, dynamic, schema, rows):
+        try:
+            return columns_to_table(page, fields, dynamic, schema, rows)
+        except ConsistencyError as exc:
+            raise ConsistencyError("%s.%s: %s" % (desc["db_name"], desc["name"], exc.message))
 
     def _export_once(self, desc, watch, content_digest=True):
         db, name = desc["db_name"], desc["name"]
@@ -548,14 +559,11 @@ class Exporter:
                     part_digest.add(fingerprint.key_text(key))
                     if key in watch:
                         found.append(key)
-                stability.add(page)
                 if content_digest:
                     table = rows_to_table(page, fields, dynamic, schema)
                 else:
-                    try:
-                        table = columns_to_table(page, fields, dynamic, schema, len(keys))
-                    except ConsistencyError as exc:
-                        raise ConsistencyError("%s.%s: %s" % (db, name, exc.message))
+                    table = self._table(desc, page, fields, dynamic, schema, len(keys))
+                stability.add(page, table)
                 writer.write(table, len(keys))
             files.extend(writer.close())
             total = total.merge(part_digest)
@@ -569,28 +577,58 @@ class Exporter:
 
 
 class PageDigest:
-    """What an unpinned export compares with a second read: every row's contents, in the order read.
+    """What an unpinned export compares with a second read: every row's contents, however the rows came in pages.
 
-    Decoded rows (the export's content digest) are digested by their canonical JSON, which is also the content
-    fingerprint; undecoded pages by the bytes of their columns as Milvus sent them (cheap, and the same for the
-    same rows read the same way).
+    Milvus ends a page early whenever one segment's matches run out (reduce_stop_for_best), so two reads of the
+    same rows are paged differently once segments were sealed or compacted in between. Decoded rows (the export's
+    content digest) are digested by their canonical JSON, an order-free sum that is also the content fingerprint;
+    a page read as columns feeds each column, in key order, into running hashes of its validity, its list lengths
+    and its values (fixed-width values as their bytes, others each followed by a separator), which no page
+    boundary changes.
     """
 
     def __init__(self, rows):
         self.rows = rows
         self.content = fingerprint.Digest()
-        self.columns = hashlib.sha256()
+        self.columns = {}  # (column, part) -> sha256 of that part of the column so far
 
-    def add(self, page):
+    def add(self, page, table):
         if self.rows:
             for row in page:
                 self.content.add(fingerprint.canonical_row(row))
-        else:
-            for column in page:
-                self.columns.update(column.SerializeToString(deterministic=True))
+            return
+        for name in table.column_names:
+            for part, data in column_parts(table.column(name).combine_chunks()):
+                self.columns.setdefault((name, part), hashlib.sha256()).update(data)
 
     def value(self):
-        return self.content.as_dict() if self.rows else self.columns.hexdigest()
+        if self.rows:
+            return self.content.as_dict()
+        total = hashlib.sha256()
+        for key in sorted(self.columns):
+            total.update(("%s/%s=%s;" % (key[0], key[1], self.columns[key].hexdigest())).encode("utf-8"))
+        return total.hexdigest()
+
+
+def column_parts(array):
+    """(part, bytes) of one Arrow column for :class:`PageDigest`: the same bytes, part by part, however its rows
+    are split into pages."""
+    parts = [("valid", array.is_valid().to_numpy(zero_copy_only=False).tobytes())]
+    if pyarrow.types.is_list(array.type):
+        parts.append(("lengths", pyarrow.compute.list_value_length(array).fill_null(0)
+                      .to_numpy(zero_copy_only=False).tobytes()))
+        array = array.flatten()
+    kind = array.type
+    if pyarrow.types.is_integer(kind) or pyarrow.types.is_floating(kind) or pyarrow.types.is_boolean(kind):
+        zero = pyarrow.scalar(False if pyarrow.types.is_boolean(kind) else 0, type=kind)
+        parts.append(("values", array.fill_null(zero).to_numpy(zero_copy_only=False).tobytes()))
+    elif pyarrow.types.is_string(kind) or pyarrow.types.is_binary(kind):
+        parts.append(("values", b"".join((v.encode("utf-8") if isinstance(v, str) else v or b"") + b"\x00"
+                                         for v in array.to_pylist())))
+    else:
+        parts.append(("values", b"".join(json.dumps(v, sort_keys=True, default=str).encode("utf-8") + b"\x00"
+                                         for v in array.to_pylist())))
+    return parts
 
 
 class _FileWriter:

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -389,6 +390,13 @@ def test_interrupted_backup_is_incomplete_then_resumes(playbook, call, shapes, b
 def test_incomplete_backup_with_on_incomplete_fail(call, shapes, backup_store, unique):
     name = "onfail_%s" % unique
     backup_store.cleanup(name)
+    # What a killed run leaves: its claim (a writer that is gone) and part of the data. (A folder with data and no
+    # marker at all is not a backup: it is refused, never resumed or deleted.)
+    dead = subprocess.Popen(["true"])  # pylint: disable=consider-using-with
+    dead.wait()
+    backup_store.write(backup_store.key(name, ".vectorops/IN_PROGRESS"), json.dumps(dict(
+        name=name, host=socket.gethostname(), pid=dead.pid, run_id="killed", started_at="2026-12-01T00:00:00.000000Z",
+        heartbeat_at="2026-12-01T00:00:00.000000Z")).encode("utf-8"))
     backup_store.write(backup_store.key(name, "binlogs/insert_log/1/2/3/3/100/4"), b"partial")
     rc, result = call("milvus_backup", {"name": name, "collections": ["quick_setup"], "on_incomplete": "fail"})
     assert rc != 0 and "is incomplete" in result["msg"] and "on_incomplete=resume" in result["msg"]

@@ -302,3 +302,36 @@ def test_file_keys_are_named_after_database_collection_and_partition():
     assert logical.file_key("db1", "docs", "p_eu", 3) == "logical/db1/docs/p_eu/part-00003.parquet"
     assert logical.file_key("db1", "docs", None, 1) == "logical/db1/docs/_all_partitions/part-00001.parquet"
     assert logical.is_export_record(logical.exported_key("db1", "docs"))
+
+
+def test_the_stability_digest_of_columns_does_not_depend_on_page_boundaries():
+    """Milvus ends iterator pages early where a segment's matches run out, so a second read of unchanged rows
+    comes in other pages once segments were sealed or compacted (a first version hashed each page's bytes and
+    refused an export of an idle collection 5 times). One changed value in any column changes the digest."""
+    import pyarrow  # pylint: disable=import-outside-toplevel
+    table = pyarrow.table({
+        "id": pyarrow.array([1, 2, 3, 4, 5], pyarrow.int64()),
+        "vec": pyarrow.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6], [0.7, 0.8], [0.9, 1.0]], pyarrow.list_(pyarrow.float32())),
+        "tag": pyarrow.array(["a", None, "c", "d", ""], pyarrow.string()),
+        "tags": pyarrow.array([["x"], [], None, ["y", "z"], ["w"]], pyarrow.list_(pyarrow.string())),
+        "extra": pyarrow.array(['{"k":1}', None, "{}", "[]", "1"], pyarrow.string()),
+        "flag": pyarrow.array([True, False, None, True, False], pyarrow.bool_()),
+    })
+
+    def digest(splits):
+        pages = logical.PageDigest(rows=False)
+        start = 0
+        for end in splits + [table.num_rows]:
+            pages.add(None, table.slice(start, end - start))
+            start = end
+        return pages.value()
+
+    assert digest([]) == digest([2]) == digest([1, 3, 4]) == digest([4])
+    for column, index, value in (("tag", 1, "b"), ("vec", 2, [0.5, 0.61]), ("tags", 3, ["y"]), ("flag", 2, False)):
+        values = table.column(column).to_pylist()
+        values[index] = value
+        changed = table.set_column(table.schema.get_field_index(column), column,
+                                   pyarrow.array(values, table.schema.field(column).type))
+        pages = logical.PageDigest(rows=False)
+        pages.add(None, changed)
+        assert pages.value() != digest([]), column
